@@ -1,0 +1,106 @@
+"""State documents and enums shared by every service (CONTRACT.md section 1)."""
+
+from __future__ import annotations
+
+import time
+from enum import Enum, IntEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChargeMode(str, Enum):
+    OFF = "OFF"
+    PV_ONLY = "PV_ONLY"
+    PV_ALL = "PV_ALL"
+    MAX = "MAX"
+    MANUAL = "MANUAL"
+
+
+class PhaseMode(str, Enum):
+    DISABLED = "DISABLED"
+    AUTO = "AUTO"
+    CHARGE_1P = "CHARGE_1P"
+    CHARGE_3P = "CHARGE_3P"
+
+
+class Priority(str, Enum):
+    AUTO = "AUTO"
+    HOME_BATTERY = "HOME_BATTERY"
+    CAR = "CAR"
+
+
+class WbError(IntEnum):
+    OK = 0
+    RCCB = 1
+    PHASE = 3
+    NO_GROUND = 8
+    INTERNAL = 10
+    PHASE_RELAY_ERR = 100
+
+
+class CarStatus(IntEnum):
+    NoVehicle = 1
+    Charging = 2
+    WaitingForVehicle = 3
+    ChargingFinished = 4
+
+
+def now() -> float:
+    return time.time()
+
+
+class StateDocument(BaseModel):
+    """Common part of every `P/<service>/state` document."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ts: float = 0.0
+    error: int = Field(default=0, ge=0)
+
+
+class MeterData(StateDocument):
+    power_pv: float = 0.0
+    power_consumption: float = 0.0
+    power_grid: float = 0.0
+    power_battery: float = 0.0
+    soc_battery: float = 0.0
+    energy_consumption: float = 0.0
+    energy_consumption_grid: float = 0.0
+    energy_consumption_pv: float = 0.0
+
+
+class WallboxData(StateDocument):
+    wb_error: WbError = WbError.OK
+    car_status: CarStatus = CarStatus.NoVehicle
+    max_current: int = 0
+    allow_charging: bool = False
+    phases_in: int = Field(default=0, ge=0, le=3)
+    phases_out: int = Field(default=0, ge=0, le=3)
+    power: float = 0.0
+    charged_energy: float = 0.0
+    total_energy: float = 0.0
+    temperature: float = 0.0
+
+
+class CarData(StateDocument):
+    soc: float = 0.0
+    cruising_range: float = 0.0
+    mileage: float = 0.0
+    data_captured_at: str | None = None
+
+
+class RelayData(StateDocument):
+    enabled: bool = False
+    phase_relay: bool = False
+    phases: int = Field(default=0, ge=0, le=3)
+
+
+class ControllerData(StateDocument):
+    mode: ChargeMode = ChargeMode.OFF
+    desired_mode: ChargeMode = ChargeMode.OFF
+    phase_mode: PhaseMode = PhaseMode.AUTO
+    priority: Priority = Priority.AUTO
+    desired_priority: Priority = Priority.AUTO
+    # Extra fields for the UI: seconds until a pending start/stop happens, None when nothing is pending.
+    allow_charging_wish: bool | None = None
+    allow_charging_delay: float | None = None
