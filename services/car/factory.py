@@ -1,0 +1,18 @@
+"""Create the car adapter named by the settings."""
+
+from __future__ import annotations
+
+from pvcontrol.settings import CarSettings, NoCarConfig, SimulatedCarConfig
+from services.car.device import Car
+
+
+def create_car(config: CarSettings) -> Car:
+    if isinstance(config, SimulatedCarConfig):
+        from services.car.simulated import SimulatedCar
+
+        return SimulatedCar(config)
+    if isinstance(config, NoCarConfig):
+        from services.car.simulated import NoCar
+
+        return NoCar()
+    raise NotImplementedError(f"{config.type} is not implemented yet")
