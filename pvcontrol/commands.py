@@ -33,7 +33,7 @@ def _text(payload: bytes) -> str | int | float | bool | None:
 
 def parse_enum(payload: bytes, enum: type[E]) -> E:
     value = _text(payload)
-    names = [m.name for m in enum]  # type: ignore[var-annotated]
+    names = [m.name for m in enum]
     if isinstance(value, str) and value in names:
         return enum[value]
     raise CommandError(f"invalid value {value!r}, expected one of {', '.join(names)}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class ChargeMode(str, Enum):
+class ChargeMode(StrEnum):
     OFF = "OFF"
     PV_ONLY = "PV_ONLY"
     PV_ALL = "PV_ALL"
@@ -16,14 +16,14 @@ class ChargeMode(str, Enum):
     MANUAL = "MANUAL"
 
 
-class PhaseMode(str, Enum):
+class PhaseMode(StrEnum):
     DISABLED = "DISABLED"
     AUTO = "AUTO"
     CHARGE_1P = "CHARGE_1P"
     CHARGE_3P = "CHARGE_3P"
 
 
-class Priority(str, Enum):
+class Priority(StrEnum):
     AUTO = "AUTO"
     HOME_BATTERY = "HOME_BATTERY"
     CAR = "CAR"
@@ -101,6 +101,10 @@ class ControllerData(StateDocument):
     phase_mode: PhaseMode = PhaseMode.AUTO
     priority: Priority = Priority.AUTO
     desired_priority: Priority = Priority.AUTO
-    # Extra fields for the UI: seconds until a pending start/stop happens, None when nothing is pending.
+    # Beyond the original, for the UI: a pending start (wish true) or stop and the seconds until it
+    # happens, None when nothing is pending; energy charged today (local date `energy_day`) by source.
     allow_charging_wish: bool | None = None
     allow_charging_delay: float | None = None
+    energy_day: str | None = None
+    energy_today_pv: float = 0.0
+    energy_today_grid: float = 0.0

@@ -1,6 +1,7 @@
 """The whole configuration: one section per service, each device type with its own options.
 
-Sources, highest first: command line > `PVC_<SECTION>__<KEY>` environment > config file (JSON/YAML) > defaults.
+Sources, highest first: command line > `PVC_<SECTION>__<KEY>` environment > config file (JSON/YAML)
+> defaults.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ class SimulatedWallboxConfig(WallboxBase):
     type: Literal["SimulatedWallbox"] = "SimulatedWallbox"
     phases: int = Field(default=3, description="phases_in without a relay")
     line_voltage: float = 230.0
-    car_status: int = Field(default=2, ge=1, le=4, description="initial car_status")
+    car_status: int = Field(default=3, ge=1, le=4, description="initial car_status (3: plugged in)")
 
     @field_validator("phases")
     @classmethod

@@ -1,0 +1,172 @@
+"""`pvcontrol <service>`: run one service, or `pvcontrol all` for the whole system in one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from pvcontrol import __version__
+from pvcontrol.broker import BrokerAddress
+from pvcontrol.device import DeviceError
+from pvcontrol.embedded_broker import broker_answers, embedded_broker
+from pvcontrol.metrics import serve_metrics
+from pvcontrol.service import Service
+from pvcontrol.settings import ConfigFileError, Settings, load_settings
+from pvcontrol.topics import Topics
+
+EXIT_BAD_CONFIG = 2
+SERVICE_COMMANDS = ("meter", "wallbox", "car", "relay", "controller", "api")
+log = logging.getLogger("pvcontrol")
+
+
+def parser() -> argparse.ArgumentParser:
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--mqtt", metavar="URL", help="broker, mqtt://[user:password@]host[:port]")
+    shared.add_argument("-c", "--config", type=Path, metavar="FILE", help="JSON or YAML configuration")
+    shared.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    shared.add_argument("--metrics-port", type=int, metavar="PORT", help="0 turns the endpoint off")
+    shared.add_argument("-m", "--meter", metavar="TYPE", help="KostalMeter, SolarWattMeter, ...")
+    shared.add_argument("-w", "--wallbox", metavar="TYPE", help="GoeWallbox, SimulatedWallbox, ...")
+    shared.add_argument("-a", "--car", metavar="TYPE", help="VolkswagenIDCar, SkodaCar, SimulatedCar, NoCar")
+    shared.add_argument("-r", "--relay", metavar="TYPE", help="RaspiPhaseRelay, SimulatedPhaseRelay, ...")
+    shared.add_argument(
+        "--hostname", default=socket.gethostname(), help="this node, for the relay's installed_on_host"
+    )
+    shared.add_argument("--host", help="gateway address (default 0.0.0.0)")
+    shared.add_argument("--port", type=int, help="gateway port (default 8080)")
+    shared.add_argument("--basehref", help="URL prefix of the UI, as in ng build --base-href (no leading /)")
+
+    main = argparse.ArgumentParser(prog="pvcontrol", description="Charge the car from solar power.")
+    main.add_argument("--version", action="version", version=f"pvcontrol {__version__}")
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in SERVICE_COMMANDS:
+        commands.add_parser(name, parents=[shared], help=f"run the {name} service")
+    commands.add_parser("all", parents=[shared], help="run every service in one process")
+    return main
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Command-line options as a partial settings document (the highest-precedence source)."""
+    result: dict[str, dict[str, Any]] = {}
+
+    def put(section: str, key: str, value: Any) -> None:
+        if value is not None:
+            result.setdefault(section, {})[key] = value
+
+    put("mqtt", "url", args.mqtt)
+    for section in ("meter", "wallbox", "car", "relay"):
+        put(section, "type", getattr(args, section))
+    put("api", "host", args.host)
+    put("api", "port", args.port)
+    put("api", "basehref", args.basehref)
+    if args.command in ("meter", "wallbox", "car", "relay", "controller"):
+        put(args.command, "metrics_port", args.metrics_port)
+    return result
+
+
+def describe(error: ValidationError) -> str:
+    """One line per bad setting, named as in the config file: `meter.host: Field required`."""
+    lines = []
+    for e in error.errors():
+        # Leave out the device-type tags pydantic puts into the location of a tagged union.
+        path = ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and p[:1].isupper()))
+        lines.append(f"invalid setting {path}: {e['msg']}")
+    return "; ".join(lines)
+
+
+def build(name: str, settings: Settings, broker: BrokerAddress, topics: Topics, hostname: str) -> Service:
+    # Imported here so that one service's process loads only its own adapters.
+    if name == "meter":
+        from services.meter.factory import create_meter
+        from services.meter.service import MeterService
+
+        return MeterService(settings.meter, create_meter(settings.meter), broker, topics)
+    if name == "wallbox":
+        from services.wallbox.factory import create_wallbox
+        from services.wallbox.service import WallboxService
+
+        return WallboxService(settings.wallbox, create_wallbox(settings.wallbox), broker, topics)
+    if name == "car":
+        from services.car.factory import create_car
+        from services.car.service import CarService
+
+        return CarService(settings.car, create_car(settings.car), broker, topics)
+    if name == "relay":
+        from services.relay.factory import create_relay
+        from services.relay.service import RelayService
+
+        return RelayService(settings.relay, create_relay(settings.relay, hostname), broker, topics)
+    if name == "controller":
+        from services.controller.service import ControllerService
+
+        return ControllerService(settings.controller, broker, topics)
+    from services.api.service import ApiService
+
+    return ApiService(settings.api, broker, topics)
+
+
+def metrics_port(name: str, settings: Settings) -> int:
+    if name == "api":
+        return 0  # the gateway serves /metrics on its HTTP port
+    section = getattr(settings, name)
+    port: int = section.metrics_port
+    return port
+
+
+async def run(services: Sequence[Service], settings: Settings) -> None:
+    broker = BrokerAddress.parse(settings.mqtt.url)
+    if len(services) == 1:
+        serve_metrics(metrics_port(services[0].name, settings), services[0].log)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async with contextlib.AsyncExitStack() as stack:
+        if len(services) > 1 and settings.mqtt.embedded_broker and not await broker_answers(broker):
+            await stack.enter_async_context(embedded_broker(broker))
+        async with asyncio.TaskGroup() as tasks:
+            for service in services:
+                tasks.create_task(service.run(stop))
+    log.info("stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("amqtt").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(args.config, overrides(args))
+    except ConfigFileError as e:
+        print(f"pvcontrol: {e}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    except ValidationError as e:
+        print(f"pvcontrol: {describe(e)}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    names = SERVICE_COMMANDS if args.command == "all" else (args.command,)
+    broker = BrokerAddress.parse(settings.mqtt.url)
+    topics = Topics(settings.mqtt.prefix)
+    try:
+        services = [build(name, settings, broker, topics, args.hostname) for name in names]
+    except (DeviceError, NotImplementedError, ImportError) as e:
+        print(f"pvcontrol: cannot set up the {args.command} service: {e}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    asyncio.run(run(services, settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""One service's MQTT connection: last will, retained status/config/state, commands, reconnect.
+
+State and config are kept here and re-published after every (re)connect, so a broker restart or a
+network outage heals by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiomqtt
+
+from pvcontrol.broker import BrokerAddress
+from pvcontrol.commands import CommandError
+from pvcontrol.metrics import MQTT_CONNECTED, MQTT_MESSAGES
+from pvcontrol.models import now
+from pvcontrol.topics import ServiceName, Topics
+
+Handler = Callable[[bytes], Awaitable[None]]
+
+MAX_BACKOFF = 30.0
+QOS = 1
+
+
+class MqttLink:
+    def __init__(
+        self,
+        service: ServiceName,
+        broker: BrokerAddress,
+        topics: Topics,
+        logger: logging.Logger,
+    ) -> None:
+        self.service = service
+        self.broker = broker
+        self.topics = topics
+        self.log = logger
+        self.client_id = f"pvcontrol-{service}-{secrets.token_hex(4)}"
+        self.connected = asyncio.Event()
+        self._handlers: dict[str, Handler] = {}
+        self._retained: dict[str, str] = {}
+        self._client: aiomqtt.Client | None = None
+        MQTT_CONNECTED.labels(service).set(0)
+
+    def on(self, topic: str, handler: Handler) -> None:
+        """Subscribe `handler` to `topic` (may contain wildcards). A `CommandError` it raises is
+        published on the service's error topic."""
+        self._handlers[topic] = handler
+
+    async def publish_retained(self, topic: str, payload: str) -> None:
+        self._retained[topic] = payload
+        await self._send(topic, payload, retain=True)
+
+    async def publish_json(self, topic: str, document: dict[str, Any]) -> None:
+        await self.publish_retained(topic, json.dumps(document))
+
+    async def publish_command(self, topic: str, payload: str) -> None:
+        """Commands are not retained and not queued while disconnected: a stale command is worse than
+        none, and every sender repeats its intent on its next cycle."""
+        await self._send(topic, payload, retain=False)
+
+    async def _send(self, topic: str, payload: str, *, retain: bool) -> None:
+        client = self._client
+        if client is None:
+            return
+        try:
+            await client.publish(topic, payload, qos=QOS, retain=retain)
+        except aiomqtt.MqttError as e:
+            self.log.warning("publish to %s failed: %s", topic, e)
+        else:
+            MQTT_MESSAGES.labels(self.service, "out").inc()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stay connected until `stop` is set, then publish `offline` and disconnect cleanly."""
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                await self._session(stop)
+                backoff = 1.0
+            except aiomqtt.MqttError as e:
+                self._lost()
+                self.log.warning("broker %s unreachable (%s); retrying in %.0f s", self.broker, e, backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _make_client(self) -> aiomqtt.Client:
+        status = self.topics.status(self.service)
+        return aiomqtt.Client(
+            self.broker.host,
+            self.broker.port,
+            username=self.broker.username,
+            password=self.broker.password,
+            identifier=self.client_id,
+            will=aiomqtt.Will(status, "offline", qos=QOS, retain=True),
+            tls_context=ssl.create_default_context() if self.broker.tls else None,
+            timeout=10,
+            keepalive=30,
+        )
+
+    async def _session(self, stop: asyncio.Event) -> None:
+        async with self._make_client() as client:
+            await client.publish(self.topics.status(self.service), "online", qos=QOS, retain=True)
+            for topic, payload in list(self._retained.items()):
+                await client.publish(topic, payload, qos=QOS, retain=True)
+            for topic in self._handlers:
+                await client.subscribe(topic, qos=QOS)
+            self._client = client
+            self.connected.set()
+            MQTT_CONNECTED.labels(self.service).set(1)
+            self.log.info("connected to %s as %s", self.broker, self.client_id)
+            receiver = asyncio.create_task(self._receive(client))
+            stopper = asyncio.create_task(stop.wait())
+            try:
+                await asyncio.wait({receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopper.cancel()
+                receiver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await receiver
+            if receiver.done() and not receiver.cancelled():
+                receiver.result()  # re-raises the MqttError of a lost connection
+            await client.publish(self.topics.status(self.service), "offline", qos=QOS, retain=True)
+            self._lost()
+            self.log.info("disconnected from %s", self.broker)
+
+    def _lost(self) -> None:
+        self._client = None
+        self.connected.clear()
+        MQTT_CONNECTED.labels(self.service).set(0)
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            MQTT_MESSAGES.labels(self.service, "in").inc()
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            for pattern, handler in self._handlers.items():
+                if message.topic.matches(pattern):
+                    await self._dispatch(str(message.topic), payload, handler)
+
+    async def _dispatch(self, topic: str, payload: bytes, handler: Handler) -> None:
+        try:
+            await handler(payload)
+        except CommandError as e:
+            self.log.warning("rejected command on %s: %s", topic, e)
+            error = {
+                "ts": now(),
+                "topic": topic,
+                "payload": payload[:256].decode("utf-8", errors="replace"),
+                "error": str(e),
+            }
+            await self._send(self.topics.error(self.service), json.dumps(error), retain=False)
+        except Exception:
+            # A handler bug must not take the service down; it is logged with its traceback.
+            self.log.exception("handler for %s failed", topic)

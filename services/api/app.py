@@ -1,0 +1,115 @@
+"""The REST gateway (CONTRACT.md section 2), compatible with the original pv-control."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Response
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from pvcontrol import __version__
+from pvcontrol.models import CarStatus, ChargeMode, Priority
+from pvcontrol.topics import ServiceName
+from services.api.events import Broadcaster
+from services.api.picture import Picture
+from services.api.static import ui_router
+
+Publish = Callable[[ServiceName, str, str], Awaitable[None]]  # service, command name, payload
+SIMULATED_WALLBOXES = ("SimulatedWallbox", "SimulatedWallboxWithRelay")
+Service = Literal["controller", "meter", "wallbox", "relay", "car"]
+SettablePhaseMode = Literal["AUTO", "CHARGE_1P", "CHARGE_3P"]
+
+
+@dataclass
+class Gateway:
+    picture: Picture
+    broadcaster: Broadcaster
+    publish: Publish
+    is_ready: Callable[[], bool]
+
+
+def api_router(gw: Gateway) -> APIRouter:
+    router = APIRouter(prefix="/api/pvcontrol", tags=["pvcontrol"])
+
+    async def command(name: str, value: str) -> Response:
+        if not gw.picture.is_online("controller"):
+            raise HTTPException(status_code=503, detail="controller is offline")
+        await gw.publish("controller", name, value)
+        return Response(status_code=204)
+
+    @router.get("", summary="The state of every service")
+    async def whole() -> dict[str, Any]:
+        return gw.picture.document()
+
+    @router.get("/events", summary="Server-Sent Events: a `state` event on every change")
+    async def events() -> StreamingResponse:
+        return StreamingResponse(
+            gw.broadcaster.stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @router.get("/{service}", summary="Type, configuration and state of one service")
+    async def one(service: Service) -> dict[str, Any]:
+        return gw.picture.service_document(service)
+
+    @router.put("/controller/desired_mode", status_code=204, summary="Set the charge mode")
+    async def desired_mode(mode: Annotated[ChargeMode, Body()]) -> Response:
+        return await command("desired_mode", mode.value)
+
+    @router.put("/controller/phase_mode", status_code=204, summary="Set the phase mode")
+    async def phase_mode(mode: Annotated[SettablePhaseMode, Body()]) -> Response:
+        return await command("phase_mode", mode)
+
+    @router.put("/controller/desired_priority", status_code=204, summary="Set the priority")
+    async def desired_priority(priority: Annotated[Priority, Body()]) -> Response:
+        return await command("desired_priority", priority.value)
+
+    @router.put(
+        "/controller/wallbox/car_status",
+        status_code=204,
+        summary="Plug a simulated car in or out (simulated wallbox only)",
+    )
+    async def car_status(status: Annotated[CarStatus, Body()]) -> Response:
+        if gw.picture.config_type("wallbox") not in SIMULATED_WALLBOXES:
+            raise HTTPException(status_code=422, detail="car_status can only be set on a simulated wallbox")
+        await gw.publish("wallbox", "car_status", str(int(status)))
+        return Response(status_code=204)
+
+    return router
+
+
+def ops_router(gw: Gateway) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Ready when connected to the broker")
+    async def readyz(response: Response) -> dict[str, str]:
+        if gw.is_ready():
+            return {"status": "ready"}
+        response.status_code = 503
+        return {"status": "broker not connected"}
+
+    return router
+
+
+def create_app(gw: Gateway, basehref: str = "", ui_dir: Path | None = None) -> FastAPI:
+    app = FastAPI(title="pv-control", version=__version__, description="Charge the car from solar power.")
+    prefix = f"/{basehref.strip('/')}" if basehref.strip("/") else ""
+    for router in (api_router(gw), ops_router(gw)):
+        app.include_router(router)
+        if prefix:
+            app.include_router(router, prefix=prefix, include_in_schema=False)
+    app.include_router(ui_router(ui_dir), prefix=prefix)
+    return app

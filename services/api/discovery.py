@@ -1,0 +1,121 @@
+"""Home Assistant MQTT discovery documents, so pv-control appears in Home Assistant by itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pvcontrol import __version__
+from pvcontrol.models import ChargeMode, Priority
+from pvcontrol.topics import ServiceName, Topics
+
+DEVICE = {
+    "identifiers": ["pvcontrol"],
+    "name": "pv-control",
+    "manufacturer": "pv-control",
+    "sw_version": __version__,
+}
+
+# object id, name, service, field, unit, device class
+SENSORS: tuple[tuple[str, str, ServiceName, str, str, str | None], ...] = (
+    ("power_pv", "PV power", "meter", "power_pv", "W", "power"),
+    ("power_grid", "Grid power", "meter", "power_grid", "W", "power"),
+    ("power_consumption", "Home consumption", "meter", "power_consumption", "W", "power"),
+    ("power_battery", "Home battery power", "meter", "power_battery", "W", "power"),
+    ("soc_battery", "Home battery", "meter", "soc_battery", "%", "battery"),
+    ("car_soc", "Car battery", "car", "soc", "%", "battery"),
+    ("wallbox_power", "Wallbox power", "wallbox", "power", "W", "power"),
+    ("wallbox_max_current", "Wallbox current", "wallbox", "max_current", "A", "current"),
+    ("wallbox_phases", "Wallbox phases", "wallbox", "phases_out", "", None),
+)
+
+
+def _availability(topics: Topics, service: ServiceName) -> dict[str, Any]:
+    return {
+        "availability_topic": topics.status(service),
+        "payload_available": "online",
+        "payload_not_available": "offline",
+    }
+
+
+def _sensor(
+    topics: Topics,
+    object_id: str,
+    name: str,
+    service: ServiceName,
+    field: str,
+    unit: str,
+    device_class: str | None,
+) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "name": name,
+        "unique_id": f"pvcontrol_{object_id}",
+        "state_topic": topics.state(service),
+        "value_template": f"{{{{ value_json.{field} }}}}",
+        "device": DEVICE,
+        **_availability(topics, service),
+    }
+    if unit:
+        config["unit_of_measurement"] = unit
+        config["state_class"] = "measurement"
+    if device_class:
+        config["device_class"] = device_class
+    return config
+
+
+def _select(
+    topics: Topics, object_id: str, name: str, field: str, command: str, options: list[str]
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "unique_id": f"pvcontrol_{object_id}",
+        "state_topic": topics.state("controller"),
+        "value_template": f"{{{{ value_json.{field} }}}}",
+        "command_topic": topics.command("controller", command),
+        "options": options,
+        "device": DEVICE,
+        **_availability(topics, "controller"),
+    }
+
+
+def documents(topics: Topics, phase_select: bool) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(topic, config) pairs; the phase-mode select only when a relay is enabled."""
+    for object_id, name, service, field, unit, device_class in SENSORS:
+        yield (
+            f"homeassistant/sensor/pvcontrol_{object_id}/config",
+            _sensor(topics, object_id, name, service, field, unit, device_class),
+        )
+    yield (
+        "homeassistant/select/pvcontrol_desired_mode/config",
+        _select(
+            topics,
+            "desired_mode",
+            "Charge mode",
+            "desired_mode",
+            "desired_mode",
+            [m.value for m in ChargeMode],
+        ),
+    )
+    yield (
+        "homeassistant/select/pvcontrol_desired_priority/config",
+        _select(
+            topics,
+            "desired_priority",
+            "Charge priority",
+            "desired_priority",
+            "desired_priority",
+            [p.value for p in Priority],
+        ),
+    )
+    if phase_select:
+        yield (
+            "homeassistant/select/pvcontrol_phase_mode/config",
+            _select(
+                topics,
+                "phase_mode",
+                "Phase mode",
+                "phase_mode",
+                "phase_mode",
+                ["AUTO", "CHARGE_1P", "CHARGE_3P"],
+            ),
+        )

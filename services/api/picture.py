@@ -1,0 +1,83 @@
+"""The gateway's view of the system: the latest state, status and config of every service."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from pvcontrol import __version__
+from pvcontrol.models import CarData, ControllerData, MeterData, RelayData, StateDocument, WallboxData
+from pvcontrol.topics import ServiceName
+
+DEVICE_SERVICES: tuple[ServiceName, ...] = ("controller", "meter", "wallbox", "relay", "car")
+STATE_MODELS: dict[str, type[StateDocument]] = {
+    "controller": ControllerData,
+    "meter": MeterData,
+    "wallbox": WallboxData,
+    "relay": RelayData,
+    "car": CarData,
+}
+NEVER_RECEIVED_ERROR = 1
+
+
+class Picture:
+    def __init__(self) -> None:
+        self.states: dict[str, StateDocument] = {}
+        self.status: dict[str, str] = {}
+        self.configs: dict[str, dict[str, Any]] = {}
+
+    def update_state(self, service: str, payload: bytes) -> bool:
+        """Store a state document; False if it is not valid (it is then ignored)."""
+        try:
+            self.states[service] = STATE_MODELS[service].model_validate_json(payload)
+        except ValidationError:
+            return False
+        return True
+
+    def update_status(self, service: str, payload: bytes) -> None:
+        self.status[service] = payload.decode("utf-8", errors="replace")
+
+    def update_config(self, service: str, payload: bytes) -> bool:
+        try:
+            config = json.loads(payload)
+        except ValueError:
+            return False
+        if not isinstance(config, dict):
+            return False
+        self.configs[service] = config
+        return True
+
+    def state(self, service: str) -> StateDocument:
+        """The latest state, or the defaults with `error` > 0 when none was ever received."""
+        return self.states.get(service) or STATE_MODELS[service](error=NEVER_RECEIVED_ERROR)
+
+    def is_online(self, service: str) -> bool:
+        return self.status.get(service) == "online"
+
+    def config_type(self, service: str) -> str:
+        return str(self.configs.get(service, {}).get("type", ""))
+
+    def document(self) -> dict[str, Any]:
+        """The GET /api/pvcontrol document, as in the original, and as retained at `P/state`."""
+        doc: dict[str, Any] = {"version": __version__}
+        for service in DEVICE_SERVICES:
+            doc[service] = self.state(service).model_dump(mode="json")
+        return doc
+
+    def live_document(self) -> dict[str, Any]:
+        """The document plus what the UI needs beyond the original: who is online, today's energy."""
+        doc = self.document()
+        doc["status"] = {service: self.status.get(service, "offline") for service in DEVICE_SERVICES}
+        controller = self.state("controller")
+        assert isinstance(controller, ControllerData)
+        doc["energy_today"] = {"pv": controller.energy_today_pv, "grid": controller.energy_today_grid}
+        return doc
+
+    def service_document(self, service: str) -> dict[str, Any]:
+        return {
+            "type": self.config_type(service),
+            "config": self.configs.get(service, {}),
+            "data": self.state(service).model_dump(mode="json"),
+        }

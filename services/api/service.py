@@ -1,0 +1,133 @@
+"""The gateway service: mirrors every service's MQTT state for REST/SSE and publishes commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from pvcontrol.broker import BrokerAddress
+from pvcontrol.models import RelayData
+from pvcontrol.mqtt import Handler
+from pvcontrol.service import Service, sleep_or_stop
+from pvcontrol.settings import ApiSettings, public_config
+from pvcontrol.topics import ServiceName, Topics
+from services.api import discovery
+from services.api.app import Gateway, create_app
+from services.api.events import Broadcaster
+from services.api.picture import DEVICE_SERVICES, Picture
+
+WHOLE_STATE_MIN_INTERVAL = 1.0
+# Open SSE streams never end by themselves; give them this long after a stop is requested.
+SHUTDOWN_GRACE_SECONDS = 2
+
+
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn inside our own event loop: the process's signal handling stays ours."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class ApiService(Service):
+    name = "api"
+
+    def __init__(self, config: ApiSettings, broker: BrokerAddress, topics: Topics) -> None:
+        super().__init__(broker, topics)
+        self.config = config
+        self.picture = Picture()
+        self.broadcaster = Broadcaster(self.picture.live_document)
+        self._whole_state_changed = asyncio.Event()
+        self._phase_select: bool | None = None
+        for service in DEVICE_SERVICES:
+            self.link.on(topics.state(service), self._state_handler(service))
+            self.link.on(topics.status(service), self._status_handler(service))
+            self.link.on(topics.config(service), self._config_handler(service))
+        self.app: FastAPI = create_app(
+            Gateway(self.picture, self.broadcaster, self._publish_command, self.link.connected.is_set),
+            basehref=config.basehref,
+            ui_dir=config.ui_dir,
+        )
+
+    def config_document(self) -> dict[str, Any]:
+        return public_config(self.config)
+
+    def _state_handler(self, service: ServiceName) -> Handler:
+        async def handle(payload: bytes) -> None:
+            if self.picture.update_state(service, payload):
+                self._changed()
+                if service == "relay":
+                    await self._publish_discovery()
+            else:
+                self.log.warning("ignored invalid %s state", service)
+
+        return handle
+
+    def _status_handler(self, service: ServiceName) -> Handler:
+        async def handle(payload: bytes) -> None:
+            self.picture.update_status(service, payload)
+            self.broadcaster.changed()
+
+        return handle
+
+    def _config_handler(self, service: ServiceName) -> Handler:
+        async def handle(payload: bytes) -> None:
+            if self.picture.update_config(service, payload):
+                self.broadcaster.changed()
+
+        return handle
+
+    def _changed(self) -> None:
+        self.broadcaster.changed()
+        self._whole_state_changed.set()
+
+    async def _publish_command(self, service: ServiceName, name: str, payload: str) -> None:
+        await self.link.publish_command(self.topics.command(service, name), payload)
+
+    async def _publish_discovery(self) -> None:
+        """Once at start and again when the relay turns up or goes (the phase-mode select)."""
+        relay = self.picture.states.get("relay")
+        enabled = isinstance(relay, RelayData) and relay.enabled
+        if enabled == self._phase_select:
+            return
+        self._phase_select = enabled
+        for topic, config in discovery.documents(self.topics, phase_select=enabled):
+            await self.link.publish_retained(topic, json.dumps(config))
+
+    async def _publish_whole_state(self, stop: asyncio.Event) -> None:
+        """`P/state` for Home Assistant templates written for the original (`value_json.meter...`)."""
+        while not stop.is_set():
+            await self._whole_state_changed.wait()
+            self._whole_state_changed.clear()
+            await self.link.publish_json(self.topics.whole_state, self.picture.document())
+            await sleep_or_stop(stop, WHOLE_STATE_MIN_INTERVAL)
+
+    async def main(self, stop: asyncio.Event) -> None:
+        await self._publish_discovery()
+        server = EmbeddedServer(
+            uvicorn.Config(
+                self.app,
+                host=self.config.host,
+                port=self.config.port,
+                log_level="warning",
+                lifespan="off",
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            )
+        )
+        async with asyncio.TaskGroup() as tasks:
+            background = [
+                tasks.create_task(self.broadcaster.run(stop)),
+                tasks.create_task(self._publish_whole_state(stop)),
+            ]
+            serving = tasks.create_task(server.serve())
+            await stop.wait()
+            server.should_exit = True
+            for task in background:
+                task.cancel()
+            await serving

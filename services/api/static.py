@@ -1,0 +1,40 @@
+"""Serving the built Angular UI: hashed assets cached forever, index.html never, SPA fallback."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+# Angular names its bundles `main-ABCD1234.js`, `styles-5INURTSO.css`, `chunk-XYZ.js`.
+HASHED = re.compile(r"-[A-Z0-9]{8,}\.(js|css|mjs|woff2?|ttf|svg|png|jpg|webp)$")
+IMMUTABLE = "public, max-age=31536000, immutable"
+NOT_CACHED = "no-cache"
+DEFAULT_UI_DIR = Path(__file__).resolve().parents[2] / "ui" / "dist" / "pvcontrol" / "browser"
+
+NOT_BUILT = """<!doctype html><html><head><meta charset="utf-8"><title>pv-control</title></head>
+<body><h1>pv-control</h1><p>The UI is not built. Build it with <code>cd ui && npm ci && npm run build</code>.
+The REST API is at <a href="api/pvcontrol">api/pvcontrol</a>, its documentation at
+<a href="docs">docs</a>.</p></body></html>"""
+
+
+def ui_router(ui_dir: Path | None) -> APIRouter:
+    root = (ui_dir or DEFAULT_UI_DIR).resolve()
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/{path:path}")
+    async def ui(path: str) -> Response:
+        index = root / "index.html"
+        if not index.is_file():
+            return HTMLResponse(NOT_BUILT, headers={"Cache-Control": NOT_CACHED})
+        if path.startswith("api/"):
+            raise HTTPException(status_code=404)
+        file = (root / path).resolve()
+        if path and file.is_file() and file.is_relative_to(root):
+            cache = IMMUTABLE if HASHED.search(file.name) else NOT_CACHED
+            return FileResponse(file, headers={"Cache-Control": cache})
+        return FileResponse(index, headers={"Cache-Control": NOT_CACHED})
+
+    return router

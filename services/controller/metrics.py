@@ -1,0 +1,9 @@
+"""Controller metrics, named as in the original pv-control."""
+
+from prometheus_client import Counter, Enum
+
+from pvcontrol.models import ChargeMode
+
+MODE = Enum("pvcontrol_controller_mode", "Effective charge mode", states=[m.value for m in ChargeMode])
+TOTAL_CHARGED = Counter("pvcontrol_controller_total_charged_energy_wh", "Energy charged into the car")
+CHARGED = Counter("pvcontrol_controller_charged_energy_wh", "Energy charged by source", ["source"])

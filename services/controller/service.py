@@ -1,0 +1,216 @@
+"""The controller service: runs the control law every `cycle_time` s on the latest readings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from pvcontrol.broker import BrokerAddress
+from pvcontrol.commands import CommandError, parse_enum
+from pvcontrol.models import (
+    ChargeMode,
+    ControllerData,
+    MeterData,
+    PhaseMode,
+    Priority,
+    RelayData,
+    WallboxData,
+    now,
+)
+from pvcontrol.service import Service, sleep_or_stop
+from pvcontrol.settings import ControllerSettings, public_config
+from pvcontrol.topics import Topics
+from services.controller import metrics
+from services.controller.law import Commands, CycleResult, LawInputs, LawState, control_cycle, initial_state
+
+# How long to wait at start for the retained controller state to restore the user's settings.
+RESTORE_TIMEOUT = 3.0
+
+
+def local_day(ts: float) -> str:
+    return datetime.fromtimestamp(ts).date().isoformat()
+
+
+class ControllerService(Service):
+    name = "controller"
+
+    def __init__(self, config: ControllerSettings, broker: BrokerAddress, topics: Topics) -> None:
+        super().__init__(broker, topics)
+        self.config = config
+        self.law_state: LawState = initial_state(config)
+        self.meter: MeterData | None = None
+        self.wallbox: WallboxData | None = None
+        self.relay: RelayData | None = None
+        self.energy_day = local_day(now())
+        self.energy_today = {"pv": 0.0, "grid": 0.0}
+        self._restored = asyncio.Event()
+        self.link.on(topics.state("meter"), self._on_meter)
+        self.link.on(topics.state("wallbox"), self._on_wallbox)
+        self.link.on(topics.state("relay"), self._on_relay)
+        self.link.on(topics.state("controller"), self._on_own_state)
+        self.link.on(topics.command("controller", "desired_mode"), self._on_desired_mode)
+        self.link.on(topics.command("controller", "phase_mode"), self._on_phase_mode)
+        self.link.on(topics.command("controller", "desired_priority"), self._on_desired_priority)
+
+    def config_document(self) -> dict[str, Any]:
+        return public_config(self.config)
+
+    @property
+    def relay_enabled(self) -> bool:
+        return self.relay is not None and self.relay.enabled
+
+    # --- readings ---------------------------------------------------------------------------------
+
+    async def _on_meter(self, payload: bytes) -> None:
+        self.meter = self.parse_state(MeterData, payload, "meter") or self.meter
+
+    async def _on_wallbox(self, payload: bytes) -> None:
+        self.wallbox = self.parse_state(WallboxData, payload, "wallbox") or self.wallbox
+
+    async def _on_relay(self, payload: bytes) -> None:
+        self.relay = self.parse_state(RelayData, payload, "relay") or self.relay
+
+    async def _on_own_state(self, payload: bytes) -> None:
+        """Restore the user's choices once, from the retained state of the previous run."""
+        if self._restored.is_set():
+            return
+        previous = self.parse_state(ControllerData, payload, "previous controller")
+        if previous is not None:
+            phase_mode = self.law_state.phase_mode
+            if previous.phase_mode != PhaseMode.DISABLED:
+                phase_mode = previous.phase_mode
+            self.law_state = replace(
+                self.law_state,
+                desired_mode=previous.desired_mode,
+                mode=previous.mode,
+                phase_mode=phase_mode,
+                desired_priority=previous.desired_priority,
+                priority=previous.priority,
+            )
+            if previous.energy_day == self.energy_day:
+                self.energy_today = {"pv": previous.energy_today_pv, "grid": previous.energy_today_grid}
+            self.log.info(
+                "restored desired_mode=%s phase_mode=%s desired_priority=%s",
+                previous.desired_mode.value,
+                phase_mode.value,
+                previous.desired_priority.value,
+            )
+        self._restored.set()
+
+    # --- commands ---------------------------------------------------------------------------------
+
+    async def _on_desired_mode(self, payload: bytes) -> None:
+        mode = parse_enum(payload, ChargeMode)
+        self.law_state = replace(self.law_state, desired_mode=mode)
+        self.log.info("desired_mode=%s", mode.value)
+        await self._publish_state()
+
+    async def _on_phase_mode(self, payload: bytes) -> None:
+        phase_mode = parse_enum(payload, PhaseMode)
+        if phase_mode == PhaseMode.DISABLED:
+            raise CommandError("invalid value 'DISABLED', expected one of AUTO, CHARGE_1P, CHARGE_3P")
+        if not self.relay_enabled:
+            raise CommandError("phase mode cannot be changed: no phase relay is enabled")
+        self.law_state = replace(self.law_state, phase_mode=phase_mode)
+        self.log.info("phase_mode=%s", phase_mode.value)
+        await self._publish_state()
+
+    async def _on_desired_priority(self, payload: bytes) -> None:
+        priority = parse_enum(payload, Priority)
+        self.law_state = replace(self.law_state, desired_priority=priority)
+        self.log.info("desired_priority=%s", priority.value)
+        await self._publish_state()
+
+    # --- cycle ------------------------------------------------------------------------------------
+
+    def state_document(self) -> ControllerData:
+        s = self.law_state
+        pending = (
+            s.mode in (ChargeMode.PV_ONLY, ChargeMode.PV_ALL)
+            and self.wallbox is not None
+            and 0 < s.allow_charging_delay < self.config.pv_allow_charging_delay
+        )
+        return ControllerData(
+            ts=now(),
+            mode=s.mode,
+            desired_mode=s.desired_mode,
+            phase_mode=s.phase_mode if self.relay_enabled else PhaseMode.DISABLED,
+            priority=s.priority,
+            desired_priority=s.desired_priority,
+            allow_charging_wish=(not self.wallbox.allow_charging) if pending and self.wallbox else None,
+            allow_charging_delay=s.allow_charging_delay if pending else None,
+            energy_day=self.energy_day,
+            energy_today_pv=round(self.energy_today["pv"], 3),
+            energy_today_grid=round(self.energy_today["grid"], 3),
+        )
+
+    async def _publish_state(self) -> None:
+        await self.publish_state(self.state_document())
+
+    def _account(self, result: CycleResult, at: float) -> None:
+        day = local_day(at)
+        if day != self.energy_day:
+            self.energy_day = day
+            self.energy_today = {"pv": 0.0, "grid": 0.0}
+        self.energy_today["pv"] += result.charged_pv_wh
+        self.energy_today["grid"] += result.charged_grid_wh
+        metrics.TOTAL_CHARGED.inc(result.charged_wh)
+        metrics.CHARGED.labels("pv").inc(result.charged_pv_wh)
+        metrics.CHARGED.labels("grid").inc(result.charged_grid_wh)
+
+    async def _send(self, commands: Commands) -> None:
+        t = self.topics
+        if commands.reset_wallbox:
+            await self.link.publish_command(t.command("wallbox", "reset"), "1")
+        if commands.phases is not None:
+            await self.link.publish_command(t.command("relay", "phases"), str(commands.phases))
+        if commands.max_current is not None:
+            await self.link.publish_command(t.command("wallbox", "max_current"), str(commands.max_current))
+        if commands.allow_charging is not None:
+            value = "true" if commands.allow_charging else "false"
+            await self.link.publish_command(t.command("wallbox", "allow_charging"), value)
+
+    def _log_changes(self, before: LawState, after: LawState, commands: Commands) -> None:
+        if (before.mode, before.desired_mode) != (after.mode, after.desired_mode):
+            self.log.info("mode=%s desired_mode=%s", after.mode.value, after.desired_mode.value)
+        sent = {k: v for k, v in vars(commands).items() if v not in (None, False)}
+        if sent:
+            self.log.info("commands %s", " ".join(f"{k}={v}" for k, v in sent.items()))
+
+    async def cycle(self) -> None:
+        at = now()
+        inputs = LawInputs(meter=self.meter, wallbox=self.wallbox, relay_enabled=self.relay_enabled, now=at)
+        before = self.law_state
+        result = control_cycle(before, self.config, inputs)
+        self.law_state = result.state
+        self._account(result, at)
+        metrics.MODE.state(result.state.mode.value)
+        self._log_changes(before, result.state, result.commands)
+        await self._send(result.commands)
+        await self._publish_state()
+
+    async def main(self, stop: asyncio.Event) -> None:
+        await self._wait_for_restore(stop)
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            started = loop.time()
+            await self.cycle()
+            await sleep_or_stop(stop, self.config.cycle_time - (loop.time() - started))
+
+    async def _wait_for_restore(self, stop: asyncio.Event) -> None:
+        await _first_of(stop, self.link.connected)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_first_of(stop, self._restored), RESTORE_TIMEOUT)
+        self._restored.set()
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = {asyncio.create_task(e.wait()) for e in events}
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,57 @@
+"""The meter service: reads the inverter/meter and publishes `P/meter/state`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pvcontrol.broker import BrokerAddress
+from pvcontrol.models import MeterData, WallboxData
+from pvcontrol.polling import Poller
+from pvcontrol.service import Service
+from pvcontrol.settings import MeterSettings, public_config
+from pvcontrol.topics import Topics
+from services.meter import metrics
+from services.meter.device import Meter
+
+# After this many consecutive failures the last values are no longer trusted (as in the original).
+MAX_ERRORS_KEEPING_DATA = 3
+
+
+class MeterPoller(Poller[MeterData]):
+    def on_failure(self) -> MeterData:
+        if self.errors <= MAX_ERRORS_KEEPING_DATA:
+            return super().on_failure()
+        # Zeros keep the `ts` of the last good reading, so they turn stale and the controller stops
+        # PV charging instead of trusting made-up values.
+        ts = self.last.ts if self.last is not None else 0.0
+        return MeterData(ts=ts, error=self.errors)
+
+
+class MeterService(Service):
+    name = "meter"
+
+    def __init__(self, config: MeterSettings, meter: Meter, broker: BrokerAddress, topics: Topics) -> None:
+        super().__init__(broker, topics)
+        self.config = config
+        self.meter = meter
+        self.poller = MeterPoller("meter", meter.read, self._publish, MeterData, self.log)
+        self.link.on(topics.state("wallbox"), self._on_wallbox_state)
+
+    def config_document(self) -> dict[str, Any]:
+        return public_config(self.config)
+
+    async def _publish(self, data: MeterData) -> None:
+        metrics.record(data)
+        await self.publish_state(data)
+
+    async def _on_wallbox_state(self, payload: bytes) -> None:
+        wallbox = self.parse_state(WallboxData, payload, "wallbox")
+        if wallbox is not None:
+            self.meter.on_wallbox_state(wallbox)
+
+    async def main(self, stop: asyncio.Event) -> None:
+        try:
+            await self.poller.run(self.config.poll_interval, stop)
+        finally:
+            await self.meter.close()

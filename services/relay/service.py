@@ -1,0 +1,96 @@
+"""The relay service: switches 1/3-phase charging, never while the wallbox draws current."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from prometheus_client import Gauge
+
+from pvcontrol.broker import BrokerAddress
+from pvcontrol.commands import CommandError, parse_int
+from pvcontrol.models import RelayData, WallboxData, now
+from pvcontrol.service import Service
+from pvcontrol.settings import RelaySettings, public_config
+from pvcontrol.topics import Topics
+from services.relay.device import PhaseRelay
+
+PHASES = Gauge("pvcontrol_phase_relay_phases", "Phases switched by the relay (0 = disabled)")
+ENERGISED = Gauge("pvcontrol_phase_relay", "1 while the relay is energised")
+
+
+def switch_refusal(wallbox: WallboxData | None, at: float, stale_after: float) -> str | None:
+    """Why the relay must not switch now, or None when the wallbox is known to be idle."""
+    if wallbox is None:
+        return "no wallbox state received yet"
+    if at - wallbox.ts > stale_after:
+        return f"wallbox state is stale ({at - wallbox.ts:.0f} s old)"
+    if wallbox.phases_out > 0 or wallbox.power > 0:
+        return f"wallbox is charging (phases_out={wallbox.phases_out}, power={wallbox.power} W)"
+    return None
+
+
+class RelayService(Service):
+    name = "relay"
+
+    def __init__(
+        self, config: RelaySettings, relay: PhaseRelay, broker: BrokerAddress, topics: Topics
+    ) -> None:
+        super().__init__(broker, topics)
+        self.config = config
+        self.relay = relay
+        self.wallbox: WallboxData | None = None
+        self._changed = asyncio.Event()
+        self.link.on(topics.command("relay", "phases"), self._on_phases)
+        self.link.on(topics.state("wallbox"), self._on_wallbox_state)
+
+    def config_document(self) -> dict[str, Any]:
+        return public_config(self.config)
+
+    def state(self) -> RelayData:
+        return RelayData(
+            ts=now(),
+            enabled=self.relay.enabled,
+            phase_relay=self.relay.is_energised(),
+            phases=self.relay.phases(),
+        )
+
+    async def _on_wallbox_state(self, payload: bytes) -> None:
+        self.wallbox = self.parse_state(WallboxData, payload, "wallbox") or self.wallbox
+
+    async def _on_phases(self, payload: bytes) -> None:
+        phases = parse_int(payload, 1, 3)
+        if phases == 2:
+            raise CommandError("invalid value 2, expected 1 or 3")
+        if not self.relay.enabled:
+            raise CommandError("the phase relay is disabled")
+        if phases == self.relay.phases():
+            return
+        refusal = switch_refusal(self.wallbox, now(), self.config.stale_after)
+        if refusal is not None:
+            raise CommandError(f"refusing to switch to {phases} phases: {refusal}")
+        self.relay.set_phases(phases)
+        self.log.info("switched to %d phases", phases)
+        self._changed.set()
+
+    async def main(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                state = self.state()
+                PHASES.set(state.phases)
+                ENERGISED.set(int(state.phase_relay))
+                await self.publish_state(state)
+                self._changed.clear()
+                await self._wait_for_change(stop)
+        finally:
+            self.relay.close()
+
+    async def _wait_for_change(self, stop: asyncio.Event) -> None:
+        waiters = {asyncio.create_task(self._changed.wait()), asyncio.create_task(stop.wait())}
+        try:
+            await asyncio.wait(
+                waiters, timeout=self.config.publish_interval, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()

@@ -1,0 +1,120 @@
+"""The wallbox service: reads the charger, obeys `max_current`, `allow_charging`, `reset` commands."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from pvcontrol.broker import BrokerAddress
+from pvcontrol.commands import CommandError, parse_bool, parse_enum, parse_int
+from pvcontrol.device import DeviceError
+from pvcontrol.models import CarStatus, RelayData, WallboxData, WbError
+from pvcontrol.polling import Poller
+from pvcontrol.service import Service
+from pvcontrol.settings import WallboxSettings, public_config
+from pvcontrol.topics import Topics
+from services.wallbox import metrics
+from services.wallbox.device import Wallbox
+
+
+def check_relay_phases(data: WallboxData, relay: RelayData | None) -> WallboxData:
+    """The charger sees other phases than the relay switched: report PHASE_RELAY_ERR."""
+    if relay is None or not relay.enabled or data.error or data.wb_error != WbError.OK:
+        return data
+    if data.phases_in != relay.phases:
+        return data.model_copy(update={"wb_error": WbError.PHASE_RELAY_ERR})
+    return data
+
+
+def parse_car_status(payload: bytes) -> CarStatus:
+    try:
+        return CarStatus(parse_int(payload, 1, 4))
+    except CommandError:
+        return parse_enum(payload, CarStatus)
+
+
+class WallboxService(Service):
+    name = "wallbox"
+
+    def __init__(
+        self, config: WallboxSettings, wallbox: Wallbox, broker: BrokerAddress, topics: Topics
+    ) -> None:
+        super().__init__(broker, topics)
+        self.config = config
+        self.wallbox = wallbox
+        self.relay: RelayData | None = None
+        self._device_lock = asyncio.Lock()
+        self._reset_task: asyncio.Task[None] | None = None
+        self.poller = Poller("wallbox", self._read, self._publish, WallboxData, self.log)
+        self.link.on(topics.command("wallbox", "max_current"), self._on_max_current)
+        self.link.on(topics.command("wallbox", "allow_charging"), self._on_allow_charging)
+        self.link.on(topics.command("wallbox", "reset"), self._on_reset)
+        self.link.on(topics.command("wallbox", "car_status"), self._on_car_status)
+        self.link.on(topics.state("relay"), self._on_relay_state)
+
+    def config_document(self) -> dict[str, Any]:
+        return public_config(self.config)
+
+    async def _read(self) -> WallboxData:
+        async with self._device_lock:
+            data = await self.wallbox.read()
+        return check_relay_phases(data, self.relay)
+
+    async def _publish(self, data: WallboxData) -> None:
+        metrics.record(data)
+        await self.publish_state(data)
+
+    async def _write(self, what: str, action: Awaitable[None]) -> None:
+        try:
+            async with self._device_lock:
+                await action
+        except DeviceError as e:
+            raise CommandError(f"wallbox did not accept {what}: {e}") from e
+        self.log.info("set %s", what)
+        await self.poller.poll_once()
+
+    async def _on_max_current(self, payload: bytes) -> None:
+        amperes = parse_int(payload, self.config.min_supported_current, self.config.max_supported_current)
+        await self._write(f"max_current={amperes}", self.wallbox.set_max_current(amperes))
+
+    async def _on_allow_charging(self, payload: bytes) -> None:
+        allowed = parse_bool(payload)
+        await self._write(f"allow_charging={allowed}", self.wallbox.allow_charging(allowed))
+
+    async def _on_reset(self, payload: bytes) -> None:
+        await self._write("reset", self.wallbox.reset())
+
+    async def _on_car_status(self, payload: bytes) -> None:
+        if not self.wallbox.supports_car_status():
+            raise CommandError("car_status can only be set on a simulated wallbox")
+        status = parse_car_status(payload)
+        self.wallbox.set_car_status(status)
+        self.log.info("set car_status=%s", status.name)
+        await self.poller.poll_once()
+
+    async def _on_relay_state(self, payload: bytes) -> None:
+        relay = self.parse_state(RelayData, payload, "relay")
+        if relay is None:
+            return
+        switched = self.relay is not None and self.relay.enabled and relay.phases != self.relay.phases
+        self.relay = relay
+        self.wallbox.on_relay_state(relay)
+        if switched:
+            self._reset_task = asyncio.create_task(self._reset_after_switch())
+
+    async def _reset_after_switch(self) -> None:
+        """The charger needs a reset to see the new phases (as in the original)."""
+        await asyncio.sleep(self.config.switch_phases_reset_delay)
+        try:
+            await self._write("reset after phase switch", self.wallbox.reset())
+        except CommandError as e:
+            self.log.warning("%s", e)
+
+    async def main(self, stop: asyncio.Event) -> None:
+        try:
+            await self.poller.run(self.config.poll_interval, stop)
+        finally:
+            if self._reset_task is not None:
+                self._reset_task.cancel()
+            await self.wallbox.close()

@@ -1,0 +1,85 @@
+"""A simulated charger that obeys its commands and charges a car while allowed and plugged in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from pvcontrol.models import CarStatus, RelayData, WallboxData, WbError
+from pvcontrol.settings import SimulatedWallboxConfig, SimulatedWallboxWithRelayConfig
+from services.wallbox.device import Wallbox
+
+PLUGGED_IN = (CarStatus.Charging, CarStatus.WaitingForVehicle)
+
+
+class SimulatedWallbox(Wallbox):
+    def __init__(self, config: SimulatedWallboxConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self._clock = clock
+        self._follows_relay = isinstance(config, SimulatedWallboxWithRelayConfig)
+        self._phases_in = config.phases
+        self._max_current = config.min_supported_current
+        self._allow = False
+        self._car_status = CarStatus(config.car_status)
+        self._charged = 0.0
+        self._total = 0.0
+        self._last_update = clock()
+
+    def _charging(self) -> bool:
+        return self._allow and self._car_status in PLUGGED_IN and self._phases_in > 0
+
+    def _power(self) -> float:
+        return self._phases_in * self._max_current * self.config.line_voltage if self._charging() else 0.0
+
+    def _advance(self) -> None:
+        """Integrate the energy charged since the last change, before anything changes."""
+        ts = self._clock()
+        energy = self._power() * (ts - self._last_update) / 3600
+        self._charged += energy
+        self._total += energy
+        self._last_update = ts
+
+    async def read(self) -> WallboxData:
+        self._advance()
+        charging = self._charging()
+        status = self._car_status
+        if status in PLUGGED_IN:
+            status = CarStatus.Charging if charging else CarStatus.WaitingForVehicle
+        return WallboxData(
+            ts=self._last_update,
+            wb_error=WbError.OK,
+            car_status=status,
+            max_current=self._max_current,
+            allow_charging=self._allow,
+            phases_in=self._phases_in,
+            phases_out=self._phases_in if charging else 0,
+            power=self._power(),
+            charged_energy=round(self._charged, 3),
+            total_energy=round(self._total, 3),
+            temperature=22.0 + self._power() / 1000,
+        )
+
+    async def set_max_current(self, amperes: int) -> None:
+        self._advance()
+        self._max_current = amperes
+
+    async def allow_charging(self, allowed: bool) -> None:
+        self._advance()
+        self._allow = allowed
+
+    async def reset(self) -> None:
+        self._advance()
+
+    def on_relay_state(self, relay: RelayData) -> None:
+        if self._follows_relay and relay.enabled and relay.phases in (1, 3):
+            self._advance()
+            self._phases_in = relay.phases
+
+    def supports_car_status(self) -> bool:
+        return True
+
+    def set_car_status(self, status: CarStatus) -> None:
+        self._advance()
+        if status == CarStatus.NoVehicle:
+            self._charged = 0.0
+        self._car_status = status
