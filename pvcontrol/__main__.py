@@ -1,0 +1,5 @@
+import sys
+
+from pvcontrol.cli import main
+
+sys.exit(main())

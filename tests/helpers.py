@@ -1,0 +1,188 @@
+"""Test helpers: a real MQTT client that records what it sees, service processes, waiting."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+T = TypeVar("T")
+DEFAULT_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until(condition: Callable[[], T | None], timeout: float = DEFAULT_TIMEOUT, what: str = "") -> T:
+    """Poll `condition` until it returns something truthy; fail with `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+        time.sleep(0.02)
+
+
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+
+    def json(self) -> Any:
+        return json.loads(self.payload)
+
+
+@dataclass
+class MqttProbe:
+    """Subscribes to everything under a prefix and remembers every message, for assertions."""
+
+    broker: Broker
+    prefix: str
+    messages: list[Received] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _client: paho.Client | None = None
+
+    def start(self, extra_topics: tuple[str, ...] = ()) -> None:
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:8]}")
+        subscribed = threading.Event()
+        client.on_message = lambda _c, _u, msg: self._record(msg)
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.connect(self.broker.host, self.broker.port)
+        client.loop_start()
+        client.subscribe([(f"{self.prefix}/#", 1), *((t, 1) for t in extra_topics)])
+        self._client = client
+        wait_until(subscribed.is_set, 10, "probe subscription")
+
+    def stop(self) -> None:
+        if self._client is not None:
+            self._client.loop_stop()
+            self._client.disconnect()
+
+    def _record(self, msg: paho.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append(Received(msg.topic, bytes(msg.payload), bool(msg.retain)))
+
+    def publish(self, topic: str, payload: str, retain: bool = False) -> None:
+        assert self._client is not None
+        self._client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
+
+    def publish_json(self, topic: str, document: Mapping[str, Any], retain: bool = True) -> None:
+        self.publish(topic, json.dumps(document), retain=retain)
+
+    def on(self, topic: str) -> list[Received]:
+        with self._lock:
+            return [m for m in self.messages if m.topic == topic]
+
+    def last(self, topic: str) -> Received | None:
+        found = self.on(topic)
+        return found[-1] if found else None
+
+    def mark(self) -> int:
+        """A position in the message log; `since` returns what came after it."""
+        with self._lock:
+            return len(self.messages)
+
+    def since(self, mark: int, topic: str) -> list[Received]:
+        with self._lock:
+            return [m for m in self.messages[mark:] if m.topic == topic]
+
+    def wait_for(
+        self,
+        topic: str,
+        predicate: Callable[[Received], bool] = lambda _: True,
+        after: int = 0,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Received:
+        return wait_until(
+            lambda: next((m for m in self.since(after, topic) if predicate(m)), None),
+            timeout,
+            f"a matching message on {topic}",
+        )
+
+    def wait_json(
+        self,
+        topic: str,
+        predicate: Callable[[Any], bool],
+        after: int = 0,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Any:
+        def matches(m: Received) -> bool:
+            try:
+                return bool(predicate(m.json()))
+            except (ValueError, KeyError, TypeError):
+                return False
+
+        return self.wait_for(topic, matches, after, timeout).json()
+
+
+@dataclass
+class ServiceProcess:
+    args: list[str]
+    proc: subprocess.Popen[str]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def terminate(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+
+def start_service(
+    args: list[str], broker: Broker, prefix: str, log_dir: Path, env: Mapping[str, str] | None = None
+) -> ServiceProcess:
+    """`python -m pvcontrol <args>` against `broker` with topic prefix `prefix`, logging to a file."""
+    full_env = {**os.environ, "PVC_MQTT__PREFIX": prefix, "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_args = [sys.executable, "-m", "pvcontrol", *args, "--mqtt", broker.url]
+    if args[0] != "all" and args[0] != "api" and "--metrics-port" not in args:
+        full_args += ["--metrics-port", "0"]
+    log_path = log_dir / f"{args[0]}-{uuid.uuid4().hex[:6]}.log"
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen(full_args, env=full_env, stdout=log_file, stderr=subprocess.STDOUT, text=True)
+    return ServiceProcess(full_args, proc, log_path)
+
+
+@contextmanager
+def running(
+    args: list[str], broker: Broker, prefix: str, log_dir: Path, env: Mapping[str, str] | None = None
+) -> Iterator[ServiceProcess]:
+    service = start_service(args, broker, prefix, log_dir, env)
+    try:
+        yield service
+    finally:
+        if service.proc.poll() is None:
+            service.proc.kill()
+            service.proc.wait(10)
