@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pvcontrol.settings import SimulatedWallboxConfig, WallboxSettings
+from pvcontrol.settings import GoeWallboxConfig, SimulatedWallboxConfig, WallboxSettings
 from services.wallbox.device import Wallbox
 
 
@@ -11,4 +11,8 @@ def create_wallbox(config: WallboxSettings) -> Wallbox:
         from services.wallbox.simulated import SimulatedWallbox
 
         return SimulatedWallbox(config)
+    if isinstance(config, GoeWallboxConfig):
+        from services.wallbox.goe import GoeWallbox
+
+        return GoeWallbox(config)
     raise NotImplementedError(f"{config.type} is not implemented yet")
