@@ -106,11 +106,12 @@ class MqttLink:
 
     async def _session(self, stop: asyncio.Event) -> None:
         async with self._make_client() as client:
+            # Subscribe before announcing `online`, so a command sent on seeing it is not lost.
+            for topic in self._handlers:
+                await client.subscribe(topic, qos=QOS)
             await client.publish(self.topics.status(self.service), "online", qos=QOS, retain=True)
             for topic, payload in list(self._retained.items()):
                 await client.publish(topic, payload, qos=QOS, retain=True)
-            for topic in self._handlers:
-                await client.subscribe(topic, qos=QOS)
             self._client = client
             self.connected.set()
             MQTT_CONNECTED.labels(self.service).set(1)

@@ -27,7 +27,7 @@ from services.controller import metrics
 from services.controller.law import Commands, CycleResult, LawInputs, LawState, control_cycle, initial_state
 
 # How long to wait at start for the retained controller state to restore the user's settings.
-RESTORE_TIMEOUT = 3.0
+RESTORE_TIMEOUT = 2.0
 
 
 def local_day(ts: float) -> str:
@@ -47,6 +47,8 @@ class ControllerService(Service):
         self.energy_day = local_day(now())
         self.energy_today = {"pv": 0.0, "grid": 0.0}
         self._restored = asyncio.Event()
+        self._published = False
+        self._pending_wish: bool | None = None
         self.link.on(topics.state("meter"), self._on_meter)
         self.link.on(topics.state("wallbox"), self._on_wallbox)
         self.link.on(topics.state("relay"), self._on_relay)
@@ -74,8 +76,9 @@ class ControllerService(Service):
         self.relay = self.parse_state(RelayData, payload, "relay") or self.relay
 
     async def _on_own_state(self, payload: bytes) -> None:
-        """Restore the user's choices once, from the retained state of the previous run."""
-        if self._restored.is_set():
+        """Restore the user's choices once, from the retained state of the previous run (never from
+        our own echo: once this run has published, it is too late)."""
+        if self._restored.is_set() or self._published:
             return
         previous = self.parse_state(ControllerData, payload, "previous controller")
         if previous is not None:
@@ -128,11 +131,7 @@ class ControllerService(Service):
 
     def state_document(self) -> ControllerData:
         s = self.law_state
-        pending = (
-            s.mode in (ChargeMode.PV_ONLY, ChargeMode.PV_ALL)
-            and self.wallbox is not None
-            and 0 < s.allow_charging_delay < self.config.pv_allow_charging_delay
-        )
+        pending = self._pending_wish is not None
         return ControllerData(
             ts=now(),
             mode=s.mode,
@@ -140,14 +139,15 @@ class ControllerService(Service):
             phase_mode=s.phase_mode if self.relay_enabled else PhaseMode.DISABLED,
             priority=s.priority,
             desired_priority=s.desired_priority,
-            allow_charging_wish=(not self.wallbox.allow_charging) if pending and self.wallbox else None,
-            allow_charging_delay=s.allow_charging_delay if pending else None,
+            allow_charging_wish=self._pending_wish,
+            allow_charging_delay=max(s.allow_charging_delay, 0.0) if pending else None,
             energy_day=self.energy_day,
             energy_today_pv=round(self.energy_today["pv"], 3),
             energy_today_grid=round(self.energy_today["grid"], 3),
         )
 
     async def _publish_state(self) -> None:
+        self._published = True
         await self.publish_state(self.state_document())
 
     def _account(self, result: CycleResult, at: float) -> None:
@@ -186,6 +186,7 @@ class ControllerService(Service):
         before = self.law_state
         result = control_cycle(before, self.config, inputs)
         self.law_state = result.state
+        self._pending_wish = result.allow_charging_wish
         self._account(result, at)
         metrics.MODE.state(result.state.mode.value)
         self._log_changes(before, result.state, result.commands)

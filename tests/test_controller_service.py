@@ -1,0 +1,189 @@
+"""Black-box tests of `pvcontrol controller`: the test plays meter, wallbox and relay over MQTT."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import Broker, MqttProbe, ServiceProcess, running
+
+FAST = {"PVC_CONTROLLER__CYCLE_TIME": "0.2"}
+
+
+def meter(**values: Any) -> dict[str, Any]:
+    return {
+        "ts": time.time(),
+        "error": 0,
+        "power_pv": 0,
+        "power_consumption": 0,
+        "power_grid": 0,
+        "power_battery": 0,
+        "soc_battery": 100,
+        **values,
+    }
+
+
+def wallbox(**values: Any) -> dict[str, Any]:
+    return {
+        "ts": time.time(),
+        "error": 0,
+        "wb_error": 0,
+        "car_status": 3,
+        "max_current": 6,
+        "allow_charging": False,
+        "phases_in": 1,
+        "phases_out": 0,
+        "power": 0,
+        **values,
+    }
+
+
+@pytest.fixture
+def controller(mqtt_broker: Broker, prefix: str, tmp_path: Path) -> Iterator[ServiceProcess]:
+    with running(["controller"], mqtt_broker, prefix, tmp_path, FAST) as process:
+        yield process
+
+
+def wait_online(probe: MqttProbe, prefix: str, service: str = "controller") -> None:
+    probe.wait_for(f"{prefix}/{service}/status", lambda m: m.payload == b"online")
+
+
+def test_pv_only_starts_charging_with_surplus(
+    probe: MqttProbe, prefix: str, controller: ServiceProcess
+) -> None:
+    probe.publish_json(f"{prefix}/meter/state", meter(power_grid=-1600, power_pv=2100, power_consumption=500))
+    probe.publish_json(f"{prefix}/wallbox/state", wallbox())
+    wait_online(probe, prefix)
+    probe.publish(f"{prefix}/controller/desired_mode/set", "PV_ONLY")
+    assert probe.wait_for(f"{prefix}/wallbox/max_current/set").payload == b"7"
+    assert probe.wait_for(f"{prefix}/wallbox/allow_charging/set").payload == b"true"
+    probe.wait_json(f"{prefix}/controller/state", lambda s: s["mode"] == "PV_ONLY")
+
+
+def test_pv_only_does_not_start_below_threshold(
+    probe: MqttProbe, prefix: str, controller: ServiceProcess
+) -> None:
+    probe.publish_json(f"{prefix}/meter/state", meter(power_grid=-1500))
+    probe.publish_json(f"{prefix}/wallbox/state", wallbox(max_current=10))
+    wait_online(probe, prefix)
+    probe.publish(f"{prefix}/controller/desired_mode/set", "PV_ONLY")
+    assert probe.wait_for(f"{prefix}/wallbox/max_current/set").payload == b"6"
+    probe.wait_json(f"{prefix}/controller/state", lambda s: s["mode"] == "PV_ONLY")
+    assert probe.on(f"{prefix}/wallbox/allow_charging/set") == []
+
+
+def test_max_sets_full_current_and_allows(probe: MqttProbe, prefix: str, controller: ServiceProcess) -> None:
+    probe.publish_json(f"{prefix}/meter/state", meter())
+    probe.publish_json(f"{prefix}/wallbox/state", wallbox())
+    wait_online(probe, prefix)
+    probe.publish(f"{prefix}/controller/desired_mode/set", '"MAX"')
+    assert probe.wait_for(f"{prefix}/wallbox/max_current/set").payload == b"16"
+    assert probe.wait_for(f"{prefix}/wallbox/allow_charging/set").payload == b"true"
+    probe.wait_json(
+        f"{prefix}/controller/state", lambda s: (s["mode"], s["desired_mode"]) == ("MAX", "MANUAL")
+    )
+
+
+def test_phase_switch_to_three_phases_when_idle(
+    probe: MqttProbe, prefix: str, controller: ServiceProcess
+) -> None:
+    probe.publish_json(f"{prefix}/relay/state", {"ts": time.time(), "enabled": True, "phases": 1})
+    probe.publish_json(f"{prefix}/meter/state", meter(power_grid=-4400))
+    probe.publish_json(f"{prefix}/wallbox/state", wallbox())
+    wait_online(probe, prefix)
+    probe.publish(f"{prefix}/controller/desired_mode/set", "PV_ONLY")
+    assert probe.wait_for(f"{prefix}/relay/phases/set").payload == b"3"
+
+
+def test_phase_switch_while_charging_stops_charging_first(
+    probe: MqttProbe, prefix: str, controller: ServiceProcess
+) -> None:
+    probe.publish_json(f"{prefix}/relay/state", {"ts": time.time(), "enabled": True, "phases": 1})
+    probe.publish_json(f"{prefix}/meter/state", meter(power_grid=-3000))
+    charging = {"allow_charging": True, "phases_out": 1, "power": 1840, "max_current": 8, "car_status": 2}
+    probe.publish_json(f"{prefix}/wallbox/state", wallbox(**charging))
+    wait_online(probe, prefix)
+    probe.publish(f"{prefix}/controller/phase_mode/set", "CHARGE_3P")
+    probe.publish(f"{prefix}/controller/desired_mode/set", "PV_ONLY")
+    assert probe.wait_for(f"{prefix}/wallbox/allow_charging/set").payload == b"false"
+    assert probe.on(f"{prefix}/relay/phases/set") == []
+
+
+def test_stale_meter_stops_pv_charging(
+    probe: MqttProbe, prefix: str, mqtt_broker: Broker, tmp_path: Path
+) -> None:
+    probe.publish_json(f"{prefix}/controller/state", {"desired_mode": "PV_ONLY", "mode": "PV_ONLY"})
+    probe.publish_json(f"{prefix}/meter/state", meter(ts=time.time() - 200, power_grid=-3000))
+    charging = {"allow_charging": True, "phases_out": 1, "power": 1840, "max_current": 8, "car_status": 2}
+    probe.publish_json(f"{prefix}/wallbox/state", wallbox(**charging))
+    with running(["controller"], mqtt_broker, prefix, tmp_path, FAST):
+        assert probe.wait_for(f"{prefix}/wallbox/allow_charging/set").payload == b"false"
+    assert probe.on(f"{prefix}/wallbox/max_current/set") == []
+
+
+def test_missing_wallbox_data_never_starts_pv_charging(
+    probe: MqttProbe, prefix: str, controller: ServiceProcess
+) -> None:
+    probe.publish_json(f"{prefix}/meter/state", meter(power_grid=-5000))
+    wait_online(probe, prefix)
+    probe.publish(f"{prefix}/controller/desired_mode/set", "PV_ALL")
+    probe.wait_json(f"{prefix}/controller/state", lambda s: s["desired_mode"] == "PV_ALL")
+    mark = probe.mark()
+    probe.wait_json(f"{prefix}/controller/state", lambda s: True, after=mark)  # at least one more cycle
+    assert all(m.payload == b"false" for m in probe.on(f"{prefix}/wallbox/allow_charging/set"))
+    assert probe.on(f"{prefix}/wallbox/max_current/set") == []
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload"),
+    [
+        ("desired_mode", "FAST"),
+        ("desired_mode", '{"mode": "MAX"}'),
+        ("desired_mode", "x" * 1000),
+        ("phase_mode", "DISABLED"),
+        ("desired_priority", "42"),
+    ],
+)
+def test_invalid_command_is_rejected_and_changes_nothing(
+    probe: MqttProbe, prefix: str, controller: ServiceProcess, topic: str, payload: str
+) -> None:
+    probe.publish_json(f"{prefix}/relay/state", {"ts": time.time(), "enabled": True, "phases": 1})
+    wait_online(probe, prefix)
+    before = probe.wait_json(f"{prefix}/controller/state", lambda s: s["phase_mode"] == "AUTO")
+    probe.publish(f"{prefix}/controller/{topic}/set", payload)
+    error = probe.wait_json(f"{prefix}/controller/error", lambda e: True)
+    assert error["topic"] == f"{prefix}/controller/{topic}/set"
+    assert error["error"]
+    mark = probe.mark()
+    after = probe.wait_json(f"{prefix}/controller/state", lambda s: True, after=mark)
+    for key in ("desired_mode", "phase_mode", "desired_priority"):
+        assert after[key] == before[key]
+    assert controller.proc.poll() is None
+
+
+def test_restart_restores_settings_and_stops_cleanly(
+    probe: MqttProbe, prefix: str, mqtt_broker: Broker, tmp_path: Path
+) -> None:
+    probe.publish_json(f"{prefix}/relay/state", {"ts": time.time(), "enabled": True, "phases": 1})
+    with running(["controller"], mqtt_broker, prefix, tmp_path, FAST) as first:
+        wait_online(probe, prefix)
+        probe.publish(f"{prefix}/controller/desired_mode/set", "PV_ALL")
+        probe.publish(f"{prefix}/controller/phase_mode/set", "CHARGE_1P")
+        probe.publish(f"{prefix}/controller/desired_priority/set", "HOME_BATTERY")
+        probe.wait_json(f"{prefix}/controller/state", lambda s: s["desired_priority"] == "HOME_BATTERY")
+        started = time.monotonic()
+        assert first.terminate() == 0
+        assert time.monotonic() - started < 5
+    assert probe.last(f"{prefix}/controller/status") is not None
+    assert probe.on(f"{prefix}/controller/status")[-1].payload == b"offline"
+
+    mark = probe.mark()
+    with running(["controller"], mqtt_broker, prefix, tmp_path, FAST):
+        restored = probe.wait_json(f"{prefix}/controller/state", lambda s: True, after=mark)
+    assert restored["desired_mode"] == "PV_ALL"
+    assert restored["phase_mode"] == "CHARGE_1P"
+    assert restored["desired_priority"] == "HOME_BATTERY"
