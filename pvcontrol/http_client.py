@@ -27,8 +27,8 @@ class JsonHttpClient:
     def __init__(self, base_url: str, timeout: float, verify: bool | str = True) -> None:
         self.base_url = base_url.rstrip("/")
         self._timeout = timeout
+        self._verify = verify
         self._session = requests.Session()
-        self._session.verify = verify
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         return await asyncio.to_thread(self._request, "GET", path, params, None)
@@ -41,7 +41,13 @@ class JsonHttpClient:
         where = f"{method} {urlsplit(self.base_url).netloc}{path}"
         try:
             response = self._session.request(
-                method, self.base_url + path, params=params, json=body, timeout=self._timeout
+                method,
+                self.base_url + path,
+                params=params,
+                json=body,
+                timeout=self._timeout,
+                # per request: a session's verify=False loses against REQUESTS_CA_BUNDLE
+                verify=self._verify,
             )
             response.raise_for_status()
             return response.json()

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pvcontrol.settings import MeterSettings, SimulatedMeterConfig
+from pvcontrol.settings import (
+    FroniusMeterConfig,
+    MeterSettings,
+    SimulatedMeterConfig,
+    SmaTripowerMeterConfig,
+    SolarWattMeterConfig,
+)
 from services.meter.device import Meter
 
 
@@ -11,4 +17,16 @@ def create_meter(config: MeterSettings) -> Meter:
         from services.meter.simulated import SimulatedMeter
 
         return SimulatedMeter(config)
+    if isinstance(config, SolarWattMeterConfig):
+        from services.meter.solarwatt import SolarWattMeter
+
+        return SolarWattMeter(config)
+    if isinstance(config, SmaTripowerMeterConfig):
+        from services.meter.sma import SmaTripowerMeter
+
+        return SmaTripowerMeter(config)
+    if isinstance(config, FroniusMeterConfig):
+        from services.meter.fronius import FroniusMeter
+
+        return FroniusMeter(config)
     raise NotImplementedError(f"{config.type} is not implemented yet")

@@ -1,0 +1,62 @@
+"""Fronius inverters through Solar API v1 (GetPowerFlowRealtimeData)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from pvcontrol.device import DeviceError
+from pvcontrol.http_client import JsonHttpClient
+from pvcontrol.models import MeterData
+from pvcontrol.settings import FroniusMeterConfig
+from services.meter.device import Meter
+
+POWER_FLOW = "/solar_api/v1/GetPowerFlowRealtimeData.fcgi"
+
+
+def _power(site: Mapping[str, Any], key: str) -> float:
+    """Fronius reports null for a component that is idle or missing (no PV at night, no battery)."""
+    value = site.get(key)
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DeviceError(f"Fronius: {key}={value!r} is not a number")
+    return float(value)
+
+
+def decode_power_flow(document: Any) -> MeterData:
+    try:
+        status = document["Head"]["Status"]
+        data = document["Body"]["Data"]
+        site = data["Site"]
+        inverters = data.get("Inverters") or {}
+    except (KeyError, TypeError) as e:
+        raise DeviceError(f"Fronius: unexpected power flow document ({e!r})") from e
+    if status.get("Code", 0) != 0:
+        raise DeviceError(f"Fronius: status {status.get('Code')} {status.get('Reason', '')}".strip())
+    pv = _power(site, "P_PV")
+    grid = _power(site, "P_Grid")  # + import
+    battery = _power(site, "P_Akku")  # + discharge
+    soc = _power(inverters.get("1") or {}, "SOC")
+    return MeterData(
+        ts=time.time(),
+        power_pv=pv,
+        power_grid=grid,
+        power_battery=battery,
+        power_consumption=pv + grid + battery,
+        soc_battery=soc,
+    )
+
+
+class FroniusMeter(Meter):
+    """The power flow endpoint has no consumption counters: the energies stay 0 (see docs/devices.md)."""
+
+    def __init__(self, config: FroniusMeterConfig) -> None:
+        self._http = JsonHttpClient(config.url, config.timeout)
+
+    async def read(self) -> MeterData:
+        return decode_power_flow(await self._http.get(POWER_FLOW))
+
+    async def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,63 @@
+"""SolarWatt Manager (Energy Manager, kiwigrid): the location device of `/rest/kiwigrid/wizard/devices`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from pvcontrol.device import DeviceError
+from pvcontrol.http_client import JsonHttpClient
+from pvcontrol.models import MeterData
+from pvcontrol.settings import SolarWattMeterConfig
+from services.meter.device import Meter
+
+DEVICES = "/rest/kiwigrid/wizard/devices"
+
+
+def _tag(tags: Mapping[str, Any], name: str, default: float | None = None) -> float:
+    try:
+        value = tags[name]["value"]
+    except (KeyError, TypeError) as e:
+        if default is not None:
+            return default
+        raise DeviceError(f"SolarWatt: location has no tag {name}") from e
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DeviceError(f"SolarWatt: {name}={value!r} is not a number")
+    return float(value)
+
+
+def decode_location(document: Any, location_guid: str) -> MeterData:
+    try:
+        items = document["result"]["items"]
+        tags = next(item["tagValues"] for item in items if item.get("guid") == location_guid)
+    except (KeyError, TypeError) as e:
+        raise DeviceError(f"SolarWatt: unexpected devices document ({e!r})") from e
+    except StopIteration as e:
+        raise DeviceError(f"SolarWatt: no device with guid {location_guid}") from e
+    pv = _tag(tags, "PowerProduced")
+    grid = _tag(tags, "PowerConsumedFromGrid") - _tag(tags, "PowerOut")
+    # A location without battery has no buffer tags.
+    battery = _tag(tags, "PowerReleased", 0.0) - _tag(tags, "PowerBuffered", 0.0)
+    return MeterData(
+        ts=time.time(),
+        power_pv=pv,
+        power_grid=grid,
+        power_battery=battery,
+        power_consumption=_tag(tags, "PowerConsumed"),
+        energy_consumption=_tag(tags, "WorkConsumed"),
+        energy_consumption_grid=_tag(tags, "WorkConsumedFromGrid"),
+        energy_consumption_pv=_tag(tags, "WorkConsumedFromProducers"),
+    )
+
+
+class SolarWattMeter(Meter):
+    def __init__(self, config: SolarWattMeterConfig) -> None:
+        self._http = JsonHttpClient(config.url, config.timeout)
+        self._location_guid = config.location_guid
+
+    async def read(self) -> MeterData:
+        return decode_location(await self._http.get(DEVICES), self._location_guid)
+
+    async def close(self) -> None:
+        self._http.close()
