@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pvcontrol.settings import (
     FroniusMeterConfig,
+    KostalMeterConfig,
     MeterSettings,
     SimulatedMeterConfig,
     SmaTripowerMeterConfig,
@@ -17,6 +18,10 @@ def create_meter(config: MeterSettings) -> Meter:
         from services.meter.simulated import SimulatedMeter
 
         return SimulatedMeter(config)
+    if isinstance(config, KostalMeterConfig):
+        from services.meter.kostal import KostalMeter
+
+        return KostalMeter(config)
     if isinstance(config, SolarWattMeterConfig):
         from services.meter.solarwatt import SolarWattMeter
 
