@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from pvcontrol.settings import DisabledPhaseRelayConfig, RelaySettings, SimulatedPhaseRelayConfig
+import logging
+
+from pvcontrol.settings import (
+    DisabledPhaseRelayConfig,
+    RaspiPhaseRelayConfig,
+    RelaySettings,
+    SimulatedPhaseRelayConfig,
+)
 from services.relay.device import PhaseRelay
+
+log = logging.getLogger(__name__)
 
 
 def create_relay(config: RelaySettings, hostname: str) -> PhaseRelay:
@@ -15,4 +24,13 @@ def create_relay(config: RelaySettings, hostname: str) -> PhaseRelay:
         from services.relay.simulated import DisabledPhaseRelay
 
         return DisabledPhaseRelay()
+    if isinstance(config, RaspiPhaseRelayConfig):
+        if config.installed_on_host and config.installed_on_host != hostname:
+            from services.relay.simulated import DisabledPhaseRelay
+
+            log.info("the relay is installed on %s, this is %s: disabled", config.installed_on_host, hostname)
+            return DisabledPhaseRelay()
+        from services.relay.raspi import RaspiPhaseRelay
+
+        return RaspiPhaseRelay(config)
     raise NotImplementedError(f"{config.type} is not implemented yet")
