@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from pvcontrol import __version__
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
-from pvcontrol.embedded_broker import broker_answers, embedded_broker
 from pvcontrol.metrics import serve_metrics
 from pvcontrol.service import Service
 from pvcontrol.settings import ConfigFileError, Settings, load_settings
@@ -134,8 +133,11 @@ async def run(services: Sequence[Service], settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     async with contextlib.AsyncExitStack() as stack:
-        if len(services) > 1 and settings.mqtt.embedded_broker and not await broker_answers(broker):
-            await stack.enter_async_context(embedded_broker(broker))
+        if len(services) > 1 and settings.mqtt.embedded_broker:
+            from pvcontrol.embedded_broker import broker_answers, embedded_broker
+
+            if not await broker_answers(broker):
+                await stack.enter_async_context(embedded_broker(broker))
         async with asyncio.TaskGroup() as tasks:
             for service in services:
                 tasks.create_task(service.run(stop))
