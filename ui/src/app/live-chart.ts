@@ -1,0 +1,128 @@
+import { ChangeDetectionStrategy, Component, computed, input } from '@angular/core';
+import {
+  ChartConfiguration,
+  ChartData,
+  Legend,
+  LineController,
+  LineElement,
+  LinearScale,
+  PointElement,
+  Tooltip,
+} from 'chart.js';
+import { BaseChartDirective, provideCharts } from 'ng2-charts';
+
+import { Sample } from './pvcontrol.service';
+
+export const SERIES = [
+  { key: 'pv', label: 'PV', color: '#f2a900' },
+  { key: 'home', label: 'Home', color: '#3f8fe0' },
+  { key: 'car', label: 'Car', color: '#2ea84f' },
+] as const;
+
+const MIN_SPAN_MS = 5 * 60 * 1000;
+
+function hhmm(ms: number): string {
+  const d = new Date(ms);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+function kw(w: number): string {
+  return `${(w / 1000).toFixed(1)} kW`;
+}
+
+/** Line chart of PV, home and car power over the last hour, from the events received. */
+@Component({
+  selector: 'pvc-live-chart',
+  imports: [BaseChartDirective],
+  // registered here, so that chart.js is loaded with this (deferred) component only
+  providers: [provideCharts({ registerables: [LineController, LineElement, PointElement, LinearScale, Legend, Tooltip] })],
+  template: `
+    <div class="wrap">
+      <canvas
+        baseChart
+        type="line"
+        [data]="data()"
+        [options]="options()"
+        role="img"
+        [attr.aria-label]="summary()"
+      ></canvas>
+    </div>
+  `,
+  styles: `
+    :host {
+      display: block;
+      min-height: 0;
+    }
+    .wrap {
+      position: relative;
+      height: 100%;
+      width: 100%;
+    }
+  `,
+  changeDetection: ChangeDetectionStrategy.OnPush,
+})
+export class LiveChart {
+  readonly samples = input.required<readonly Sample[]>();
+
+  protected readonly data = computed<ChartData<'line', { x: number; y: number }[]>>(() => {
+    const samples = this.samples();
+    return {
+      datasets: SERIES.map((s) => ({
+        label: s.label,
+        data: samples.map((p) => ({ x: p.t, y: p[s.key] / 1000 })),
+        borderColor: s.color,
+        backgroundColor: s.color,
+        borderWidth: 2,
+        pointRadius: 0,
+        tension: 0.2,
+      })),
+    };
+  });
+
+  protected readonly options = computed<ChartConfiguration<'line'>['options']>(() => {
+    const samples = this.samples();
+    const last = samples.length ? samples[samples.length - 1].t : Date.now();
+    const first = samples.length ? samples[0].t : last;
+    return {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      parsing: false,
+      normalized: true,
+      interaction: { mode: 'index', intersect: false },
+      plugins: {
+        legend: { position: 'top', labels: { boxWidth: 12, boxHeight: 2, color: '#888' } },
+        tooltip: {
+          callbacks: {
+            title: (items) => (items.length ? hhmm(items[0].parsed.x ?? 0) : ''),
+            label: (item) => `${item.dataset.label}: ${(item.parsed.y ?? 0).toFixed(2)} kW`,
+          },
+        },
+      },
+      scales: {
+        x: {
+          type: 'linear',
+          min: Math.min(first, last - MIN_SPAN_MS),
+          max: last,
+          ticks: { color: '#888', maxTicksLimit: 6, callback: (v) => hhmm(Number(v)) },
+          grid: { color: 'rgba(128,128,128,0.2)' },
+        },
+        y: {
+          beginAtZero: true,
+          ticks: { color: '#888', maxTicksLimit: 5 },
+          title: { display: true, text: 'kW', color: '#888' },
+          grid: { color: 'rgba(128,128,128,0.2)' },
+        },
+      },
+    };
+  });
+
+  /** Text alternative for the canvas. */
+  protected readonly summary = computed(() => {
+    const samples = this.samples();
+    if (!samples.length) return 'Power chart of the last hour: no data yet';
+    const p = samples[samples.length - 1];
+    const minutes = Math.max(1, Math.round((p.t - samples[0].t) / 60000));
+    return `Power chart of the last ${minutes} min; now PV ${kw(p.pv)}, home ${kw(p.home)}, car ${kw(p.car)}`;
+  });
+}

@@ -1,0 +1,140 @@
+/** The documents the gateway sends (GET /api/pvcontrol and each SSE `state` event). */
+
+export type ChargeMode = 'OFF' | 'PV_ONLY' | 'PV_ALL' | 'MAX' | 'MANUAL';
+export type PhaseMode = 'DISABLED' | 'AUTO' | 'CHARGE_1P' | 'CHARGE_3P';
+export type Priority = 'AUTO' | 'HOME_BATTERY' | 'CAR';
+export type ServiceName = 'meter' | 'wallbox' | 'car' | 'relay' | 'controller';
+export type ServiceStatus = 'online' | 'offline';
+
+export interface StateDoc {
+  /** Unix seconds, when read. */
+  ts: number;
+  /** Consecutive read failures, 0 = ok. */
+  error: number;
+}
+
+export interface MeterData extends StateDoc {
+  power_pv: number;
+  power_consumption: number;
+  /** + import, − export */
+  power_grid: number;
+  /** + discharge, − charge */
+  power_battery: number;
+  soc_battery: number;
+}
+
+export enum CarStatus {
+  NoVehicle = 1,
+  Charging = 2,
+  WaitingForVehicle = 3,
+  ChargingFinished = 4,
+}
+
+export interface WallboxData extends StateDoc {
+  wb_error: number;
+  car_status: CarStatus;
+  max_current: number;
+  allow_charging: boolean;
+  phases_in: number;
+  phases_out: number;
+  power: number;
+  charged_energy: number;
+  total_energy: number;
+  temperature: number;
+}
+
+export interface CarData extends StateDoc {
+  soc: number;
+  cruising_range: number;
+}
+
+export interface RelayData extends StateDoc {
+  enabled: boolean;
+  phase_relay: boolean;
+  phases: number;
+}
+
+export interface ControllerData extends StateDoc {
+  mode: ChargeMode;
+  desired_mode: ChargeMode;
+  phase_mode: PhaseMode;
+  priority: Priority;
+  desired_priority: Priority;
+  /** A pending start (true) or stop (false); null when nothing is pending. */
+  allow_charging_wish?: boolean | null;
+  /** Seconds until the pending start/stop happens; null when nothing is pending. */
+  allow_charging_delay?: number | null;
+}
+
+export interface PvControlDoc {
+  version: string;
+  controller: ControllerData;
+  meter: MeterData;
+  wallbox: WallboxData;
+  relay: RelayData;
+  car: CarData;
+  /** Extension of the live document: MQTT status of each service (and maybe `api`). */
+  status?: Partial<Record<ServiceName | 'api', ServiceStatus | string>>;
+  /** Extension: energy charged into the car today, by source (Wh). */
+  energy_today?: { pv: number; grid: number };
+}
+
+export const CHARGE_MODES: readonly { value: ChargeMode; label: string }[] = [
+  { value: 'OFF', label: 'Off' },
+  { value: 'PV_ONLY', label: 'PV only' },
+  { value: 'PV_ALL', label: 'PV all' },
+  { value: 'MAX', label: 'Max' },
+  { value: 'MANUAL', label: 'Manual' },
+];
+
+export const PHASE_MODES: readonly { value: PhaseMode; label: string; phases: number }[] = [
+  { value: 'AUTO', label: 'Auto', phases: 0 },
+  { value: 'CHARGE_1P', label: '1 phase', phases: 1 },
+  { value: 'CHARGE_3P', label: '3 phases', phases: 3 },
+];
+
+export const PRIORITIES: readonly { value: Priority; label: string }[] = [
+  { value: 'AUTO', label: 'Auto' },
+  { value: 'HOME_BATTERY', label: 'Home' },
+  { value: 'CAR', label: 'Car' },
+];
+
+export const WB_ERRORS: Readonly<Record<number, string>> = {
+  1: 'RCCB',
+  3: 'phase',
+  8: 'no ground',
+  10: 'internal',
+  100: 'phase relay',
+};
+
+export function chargeModeLabel(mode: ChargeMode | null | undefined): string {
+  return CHARGE_MODES.find((m) => m.value === mode)?.label ?? String(mode ?? '');
+}
+
+export function priorityLabel(p: Priority | null | undefined): string {
+  return p === 'HOME_BATTERY' ? 'Home battery' : p === 'CAR' ? 'Car' : p === 'AUTO' ? 'Auto' : '';
+}
+
+/** How fresh a service's values are. */
+export type Health = 'ok' | 'stale' | 'offline';
+
+/** A reading older than this (behind the newest reading of any service) counts as stale. */
+export const STALE_AFTER_S = 90;
+
+/**
+ * `offline` when the service's MQTT status is offline, `stale` when it reports read errors or its
+ * reading lags far behind the newest one in the document, else `ok`.
+ */
+export function serviceHealth(doc: PvControlDoc | null, service: ServiceName): Health {
+  if (!doc) return 'offline';
+  if (doc.status && doc.status[service] !== undefined && doc.status[service] !== 'online') {
+    return 'offline';
+  }
+  const s = doc[service];
+  if (!s || s.error > 0) return 'stale';
+  const newest = Math.max(
+    ...(['meter', 'wallbox', 'controller', 'relay'] as const).map((k) => doc[k]?.ts ?? 0),
+  );
+  if (service !== 'car' && s.ts > 0 && newest - s.ts > STALE_AFTER_S) return 'stale';
+  return 'ok';
+}

@@ -1,0 +1,181 @@
+import { HttpClient } from '@angular/common/http';
+import { DestroyRef, Injectable, InjectionToken, computed, inject, signal } from '@angular/core';
+import { firstValueFrom } from 'rxjs';
+
+import { ChargeMode, PhaseMode, Priority, PvControlDoc } from './models';
+
+/** Creates the EventSource; replaced by a fake in unit tests. */
+export const EVENT_SOURCE_FACTORY = new InjectionToken<(url: string) => EventSource>(
+  'EVENT_SOURCE_FACTORY',
+  { providedIn: 'root', factory: () => (url: string) => new EventSource(url) },
+);
+
+/** Relative to <base href>, so the UI works under any prefix. */
+export const API_BASE = 'api/pvcontrol';
+export const EVENTS_URL = `${API_BASE}/events`;
+
+/** One point of the live chart. */
+export interface Sample {
+  /** ms since epoch (browser clock, when received) */
+  t: number;
+  pv: number;
+  home: number;
+  car: number;
+}
+
+export const HISTORY_MS = 60 * 60 * 1000;
+/** At most one chart point per this interval (the last event in it wins). */
+export const SAMPLE_MS = 5000;
+/** Without any event for this long the connection is considered dead and reopened. */
+export const WATCHDOG_MS = 65_000;
+const MAX_BACKOFF_MS = 15_000;
+
+export type Connection = 'connecting' | 'open' | 'reconnecting';
+
+@Injectable({ providedIn: 'root' })
+export class PvControlService {
+  private readonly http = inject(HttpClient);
+  private readonly createEventSource = inject(EVENT_SOURCE_FACTORY);
+
+  private readonly _state = signal<PvControlDoc | null>(null);
+  private readonly _connection = signal<Connection>('connecting');
+  private readonly _history = signal<readonly Sample[]>([]);
+  private readonly _receivedAt = signal<number>(0);
+
+  /** The newest document, null until the first one arrived. */
+  readonly state = this._state.asReadonly();
+  readonly connection = this._connection.asReadonly();
+  /** The last hour of PV, home and car power, oldest first. */
+  readonly history = this._history.asReadonly();
+  /** Browser time (ms) of the newest document. */
+  readonly receivedAt = this._receivedAt.asReadonly();
+  readonly connected = computed(() => this._connection() === 'open');
+
+  private source: EventSource | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private watchdog: ReturnType<typeof setTimeout> | null = null;
+  private failures = 0;
+  private started = false;
+
+  constructor() {
+    inject(DestroyRef).onDestroy(() => this.stop());
+  }
+
+  /** Open the event stream (idempotent). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.open();
+  }
+
+  stop(): void {
+    this.started = false;
+    this.clearTimers();
+    this.source?.close();
+    this.source = null;
+  }
+
+  setDesiredMode(mode: ChargeMode): Promise<void> {
+    return this.put('desired_mode', mode);
+  }
+
+  setPhaseMode(mode: PhaseMode): Promise<void> {
+    return this.put('phase_mode', mode);
+  }
+
+  setDesiredPriority(priority: Priority): Promise<void> {
+    return this.put('desired_priority', priority);
+  }
+
+  /** Handle one `state` event's data (public for tests). */
+  receive(data: string, now = Date.now()): void {
+    let doc: PvControlDoc;
+    try {
+      doc = JSON.parse(data) as PvControlDoc;
+    } catch {
+      return;
+    }
+    if (!doc || typeof doc !== 'object' || !doc.meter || !doc.controller) return;
+    this._state.set(doc);
+    this._receivedAt.set(now);
+    this._connection.set('open');
+    this.failures = 0;
+    this.armWatchdog();
+    this.record(doc, now);
+  }
+
+  private put(name: string, value: string): Promise<void> {
+    return firstValueFrom(
+      this.http.put<void>(`${API_BASE}/controller/${name}`, JSON.stringify(value), {
+        headers: { 'Content-Type': 'application/json' },
+      }),
+    );
+  }
+
+  private open(): void {
+    this.clearTimers();
+    this.source?.close();
+    const es = this.createEventSource(EVENTS_URL);
+    this.source = es;
+    es.addEventListener('state', (e) => this.receive((e as MessageEvent<string>).data));
+    es.onopen = () => {
+      this.armWatchdog();
+    };
+    es.onerror = () => {
+      if (this.source !== es) return;
+      this._connection.set('reconnecting');
+      // The browser retries by itself unless the stream is CLOSED (e.g. an HTTP error status):
+      // then open a new one with a growing delay.
+      if (es.readyState === 2 /* CLOSED */) {
+        this.scheduleReopen();
+      }
+    };
+    this.armWatchdog();
+  }
+
+  private scheduleReopen(): void {
+    if (!this.started || this.retryTimer) return;
+    this.source?.close();
+    this.failures++;
+    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures - 1));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.started) this.open();
+    }, delay);
+  }
+
+  private armWatchdog(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => {
+      this.watchdog = null;
+      this._connection.set('reconnecting');
+      this.scheduleReopen();
+    }, WATCHDOG_MS);
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.retryTimer = null;
+    this.watchdog = null;
+  }
+
+  private record(doc: PvControlDoc, now: number): void {
+    const sample: Sample = {
+      t: now,
+      pv: doc.meter.power_pv ?? 0,
+      home: doc.meter.power_consumption ?? 0,
+      car: doc.wallbox?.power ?? 0,
+    };
+    this._history.update((h) => {
+      const kept = h.filter((s) => s.t >= now - HISTORY_MS);
+      // one point per SAMPLE_MS, plus a moving newest point
+      if (kept.length >= 2 && now - kept[kept.length - 2].t < SAMPLE_MS) {
+        kept[kept.length - 1] = sample;
+        return kept;
+      }
+      kept.push(sample);
+      return kept;
+    });
+  }
+}
