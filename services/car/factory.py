@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pvcontrol.settings import CarSettings, NoCarConfig, SimulatedCarConfig
+from pvcontrol.settings import (
+    CarSettings,
+    NoCarConfig,
+    SimulatedCarConfig,
+    SkodaCarConfig,
+    VolkswagenIDCarConfig,
+)
 from services.car.device import Car
 
 
@@ -15,4 +21,12 @@ def create_car(config: CarSettings) -> Car:
         from services.car.simulated import NoCar
 
         return NoCar()
+    if isinstance(config, VolkswagenIDCarConfig):
+        from services.car.carconnectivity import VolkswagenIDCar
+
+        return VolkswagenIDCar(config)
+    if isinstance(config, SkodaCarConfig):
+        from services.car.carconnectivity import SkodaCar
+
+        return SkodaCar(config)
     raise NotImplementedError(f"{config.type} is not implemented yet")
