@@ -1,0 +1,1 @@
+"""Shadows the real skoda connector when tests/fakes/carcloud_path comes first on PYTHONPATH."""

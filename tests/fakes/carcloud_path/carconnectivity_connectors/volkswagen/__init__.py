@@ -1,0 +1,1 @@
+"""Shadows the real volkswagen connector when tests/fakes/carcloud_path comes first on PYTHONPATH."""
