@@ -79,7 +79,8 @@ class GoeWallbox(Wallbox):
 
     async def _set_v1(self, key: str, value: str) -> None:
         """The reply is the full status document."""
-        reply = await self._http.get("/mqtt", {"payload": f"{key}={value}"})
+        # As documented by go-e, not URL-encoded: `payload=amx=10`.
+        reply = await self._http.get(f"/mqtt?payload={key}={value}")
         if not isinstance(reply, dict):
             raise DeviceError(f"go-e: reply to {key}={value} is not a status document")
 
