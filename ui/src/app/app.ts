@@ -267,12 +267,13 @@ export class App implements OnInit {
     const pv = Math.max(0, e.pv || 0);
     const grid = Math.max(0, e.grid || 0);
     const total = pv + grid;
+    const shown = total >= 50; // below 0.1 kWh the split is noise
     return {
       pv: (pv / 1000).toFixed(1),
       grid: (grid / 1000).toFixed(1),
       total: (total / 1000).toFixed(1),
-      pvShare: total > 0 ? (100 * pv) / total : 0,
-      gridShare: total > 0 ? (100 * grid) / total : 0,
+      pvShare: shown ? (100 * pv) / total : 0,
+      gridShare: shown ? (100 * grid) / total : 0,
     };
   });
 

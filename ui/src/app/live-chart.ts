@@ -19,7 +19,7 @@ export const SERIES = [
   { key: 'car', label: 'Car', color: '#2ea84f' },
 ] as const;
 
-const MIN_SPAN_MS = 5 * 60 * 1000;
+const MIN_SPAN_MS = 2 * 60 * 1000;
 
 function hhmm(ms: number): string {
   const d = new Date(ms);
