@@ -149,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    logging.getLogger("amqtt").setLevel(logging.WARNING)
+    for chatty in ("amqtt", "transitions"):  # the embedded broker's state machine logs every step
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         settings = load_settings(args.config, overrides(args))
     except ConfigFileError as e:

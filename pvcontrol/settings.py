@@ -64,6 +64,7 @@ class SimulatedMeterConfig(MeterBase):
     battery_capacity: float = Field(default=833.0, gt=0, description="Wh")
     battery_initial_soc: float = Field(default=50.0, ge=0, le=100)
     day_length: float = Field(default=3600.0, gt=0, description="s of one simulated day, day profile")
+    day_start_hour: float = Field(default=8.0, ge=0, lt=24, description="day profile: the hour it starts at")
     clouds: bool = Field(default=True, description="day profile: passing clouds")
 
 

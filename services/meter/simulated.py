@@ -18,7 +18,7 @@ def sine_pv(config: SimulatedMeterConfig, t: float) -> float:
 
 def day_pv(config: SimulatedMeterConfig, t: float) -> float:
     """A bell curve from sunrise (25 % of the day) to sunset (75 %), dimmed by passing clouds."""
-    phase = (t / config.day_length) % 1.0
+    phase = (t / config.day_length + config.day_start_hour / 24) % 1.0
     if not 0.25 < phase < 0.75:
         return 0.0
     sun = math.sin(math.pi * (phase - 0.25) / 0.5) ** 2
