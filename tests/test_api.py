@@ -121,6 +121,8 @@ def test_invalid_bodies_are_422_and_publish_nothing(
     # The CAR command went through after the invalid one; nothing else was published besides it.
     published = {m.topic for m in probe.messages[mark:] if m.topic.endswith("/set")}
     assert published == {f"{api.prefix}/controller/desired_priority/set"}
+    payloads = {m.payload for m in probe.since(mark, f"{api.prefix}/controller/desired_priority/set")}
+    assert payloads <= {b"AUTO", b"CAR"}
 
 
 def test_car_status_only_for_simulated_wallbox(api: Api, probe: MqttProbe) -> None:
