@@ -163,9 +163,10 @@ class VolkswagenIDCarConfig(CarBase):
 
 
 class SkodaCarConfig(CarBase):
+    """Škoda's public API (carconnectivity-connector-skoda 0.13) takes the MyŠkoda app's API key, no login."""
+
     type: Literal["SkodaCar"] = "SkodaCar"
-    user: str
-    password: SecretStr
+    api_key: SecretStr
     vin: str
 
 

@@ -27,7 +27,8 @@ class CarConnectivityCar(Car):
 
     def __init__(self, config: VolkswagenIDCarConfig | SkodaCarConfig) -> None:
         self._config = config
-        self._secret = config.password.get_secret_value()
+        secret = config.api_key if isinstance(config, SkodaCarConfig) else config.password
+        self._secret = secret.get_secret_value()
         self._cc: Any = None
 
     @abstractmethod
@@ -118,11 +119,12 @@ class VolkswagenIDCar(CarConnectivityCar):
     min_interval = 180
 
     def connector_config(self) -> dict[str, Any]:
+        assert isinstance(self._config, VolkswagenIDCarConfig)
         return {"username": self._config.user, "password": self._secret, "interval": self._interval()}
 
 
 class SkodaCar(CarConnectivityCar):
-    """The Škoda connector reads Škoda's public API: `password` holds the API key of the MyŠkoda app."""
+    """The Škoda connector reads Škoda's public API with the API key of the MyŠkoda app."""
 
     brand = "Skoda"
     connector_type = "skoda"

@@ -27,7 +27,7 @@ def vw(password: str = PASSWORD) -> VolkswagenIDCar:
 
 
 def skoda(password: str = PASSWORD) -> SkodaCar:
-    return SkodaCar(SkodaCarConfig(user=USER, password=password, vin=VIN))
+    return SkodaCar(SkodaCarConfig(api_key=password, vin=VIN))
 
 
 def read(car: CarConnectivityCar) -> CarData:
