@@ -75,7 +75,9 @@ def house_load(meter: SimulatedMeterConfig, t: float) -> float:
 def simulate(
     mode: ChargeMode, clouds: bool, settings: ControllerSettings, pv_max: float, step: float
 ) -> Result:
-    meter_config = SimulatedMeterConfig(profile="day", day_length=DAY, pv_max=pv_max, clouds=clouds)
+    meter_config = SimulatedMeterConfig(
+        profile="day", day_length=DAY, day_start_hour=0.0, pv_max=pv_max, clouds=clouds
+    )
     plant = Plant(line_voltage=settings.line_voltage)
     state = replace(initial_state(settings), desired_mode=mode)
     from_pv = from_grid = surplus_total = 0.0
