@@ -12,9 +12,12 @@ import { chromium } from 'playwright-core';
 export const UI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SCREENSHOT_DIR = path.join(UI_DIR, 'e2e', 'screenshots');
 export const LOG_DIR = path.join(UI_DIR, 'e2e', 'test-results');
-export const PVCONTROL = process.env.PVCONTROL_BIN ?? path.resolve(UI_DIR, '..', '.venv', 'bin', 'pvcontrol');
+export const PVCONTROL =
+  process.env.PVCONTROL_BIN ?? path.resolve(UI_DIR, '..', '.venv', 'bin', 'pvcontrol');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const MOSQUITTO = process.env.MOSQUITTO_BIN ?? (existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto');
+const MOSQUITTO =
+  process.env.MOSQUITTO_BIN ??
+  (existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto');
 
 /** Fast cycles for the tests (the defaults are 30 s / 5 s). */
 const FAST = {
@@ -25,7 +28,8 @@ const FAST = {
 
 export function checkPrerequisites() {
   const missing = [];
-  if (!existsSync(PVCONTROL)) missing.push(`${PVCONTROL} (create the Python venv at ../.venv first)`);
+  if (!existsSync(PVCONTROL))
+    missing.push(`${PVCONTROL} (create the Python venv at ../.venv first)`);
   if (!existsSync(CHROMIUM)) missing.push(`${CHROMIUM} (apt-get install -y chromium)`);
   if (!existsSync(path.join(UI_DIR, 'dist', 'pvcontrol', 'browser', 'index.html'))) {
     missing.push('dist/pvcontrol/browser (npm run build first)');
@@ -57,7 +61,9 @@ export async function waitFor(what, fn, { timeout = 20_000, interval = 100 } = {
       last = e;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+      throw new Error(
+        `timed out after ${timeout} ms waiting for ${what}${last ? `: ${last.message}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, interval));
   }
@@ -71,7 +77,10 @@ export class Proc {
     this.logFile = path.join(LOG_DIR, `${name}.log`);
     const log = createWriteStream(this.logFile, { flags: 'a' });
     log.write(`\n=== ${new Date().toISOString()} ${cmd} ${args.join(' ')}\n`);
-    this.child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout.pipe(log, { end: false });
     this.child.stderr.pipe(log, { end: false });
     this.exited = new Promise((resolve) => {
@@ -147,7 +156,8 @@ export class Stack {
 
   startService(service) {
     const args = [service, '--mqtt', this.brokerUrl, '--log-level', 'INFO'];
-    if (service === 'api' || service === 'all') args.push('--host', '127.0.0.1', '--port', String(this.port));
+    if (service === 'api' || service === 'all')
+      args.push('--host', '127.0.0.1', '--port', String(this.port));
     if (service !== 'all') args.push('--metrics-port', '0');
     const proc = new Proc(`pvcontrol-${service}-${this.port}`, PVCONTROL, args, FAST);
     this.procs.set(service, proc);
@@ -178,7 +188,9 @@ export class Stack {
 
 /** An MQTT client that keeps the latest retained/received JSON per topic. */
 export async function mqttWatcher(brokerUrl, topics) {
-  const client = await mqtt.connectAsync(brokerUrl, { clientId: `pvcontrol-e2e-${process.pid}-${Date.now()}` });
+  const client = await mqtt.connectAsync(brokerUrl, {
+    clientId: `pvcontrol-e2e-${process.pid}-${Date.now()}`,
+  });
   const latest = new Map();
   client.on('message', (topic, payload) => {
     const text = payload.toString('utf8');
@@ -223,6 +235,8 @@ export async function openUi(browser, base, { viewport = PHONE, colorScheme = 'l
   page.on('pageerror', (e) => page.consoleErrors.push(String(e)));
   await page.goto(`${base}/`);
   // live: the first state event arrived
-  await page.waitForFunction(() => document.querySelector('[data-testid=connection]')?.textContent?.trim() === 'live');
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=connection]')?.textContent?.trim() === 'live',
+  );
   return page;
 }

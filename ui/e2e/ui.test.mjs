@@ -21,21 +21,33 @@ import {
 const CONTROLLER_STATE = 'pvcontrol/controller/state';
 
 /** Is the toggle with this id the marked (checked) one of its group? */
-const checked = (id) => document.querySelector(`#${id} button`)?.getAttribute('aria-checked') === 'true';
+const checked = (id) =>
+  document.querySelector(`#${id} button`)?.getAttribute('aria-checked') === 'true';
 
 /** Where the page overflows the viewport. */
 function layoutProblems() {
   const de = document.documentElement;
   const w = window.innerWidth;
   const h = window.innerHeight;
-  const name = (e) => e.id || e.getAttribute('data-testid') || e.className.split(' ')[0] || e.tagName;
-  const boxes = [...document.querySelectorAll('mat-toolbar, mat-card, mat-button-toggle, .banner, footer')];
+  const name = (e) =>
+    e.id || e.getAttribute('data-testid') || e.className.split(' ')[0] || e.tagName;
+  const boxes = [
+    ...document.querySelectorAll('mat-toolbar, mat-card, mat-button-toggle, .banner, footer'),
+  ];
   return {
     scrollX: de.scrollWidth > w || document.body.scrollWidth > w,
     scrollY: de.scrollHeight > h || document.body.scrollHeight > h,
-    outsideX: boxes.filter((e) => e.getBoundingClientRect().left < -0.5 || e.getBoundingClientRect().right > w + 0.5).map(name),
+    outsideX: boxes
+      .filter(
+        (e) => e.getBoundingClientRect().left < -0.5 || e.getBoundingClientRect().right > w + 0.5,
+      )
+      .map(name),
     outsideY: boxes.filter((e) => e.getBoundingClientRect().bottom > h + 0.5).map(name),
-    clipped: [...document.querySelectorAll('.mat-button-toggle-label-content, pvc-stat .value, .wb-status, .today-values')]
+    clipped: [
+      ...document.querySelectorAll(
+        '.mat-button-toggle-label-content, pvc-stat .value, .wb-status, .today-values',
+      ),
+    ]
       .filter((e) => e.scrollWidth > e.clientWidth + 1)
       .map((e) => e.textContent.trim()),
     chartHeight: document.querySelector('.chart-card')?.getBoundingClientRect().height ?? 0,
@@ -57,9 +69,13 @@ describe('pv-control UI against `pvcontrol all`', { timeout: 180_000 }, () => {
     browser = await launchBrowser();
     page = await openUi(browser, stack.base, { viewport: PHONE });
     // every service online: the controls are enabled
-    await page.waitForFunction(() => document.querySelector('#chargeModePV_ONLY button')?.disabled === false, null, {
-      timeout: 30_000,
-    });
+    await page.waitForFunction(
+      () => document.querySelector('#chargeModePV_ONLY button')?.disabled === false,
+      null,
+      {
+        timeout: 30_000,
+      },
+    );
   });
 
   after(async () => {
@@ -78,12 +94,26 @@ describe('pv-control UI against `pvcontrol all`', { timeout: 180_000 }, () => {
     const first = await page.evaluate(snapshot);
     assert.match(first, /PV\s*\d+\.\d\s*kW/);
     assert.match(first, /Battery\s*\d+\s*%/);
-    for (const id of ['card-pv', 'card-grid', 'card-home', 'card-battery', 'card-car', 'card-temp']) {
+    for (const id of [
+      'card-pv',
+      'card-grid',
+      'card-home',
+      'card-battery',
+      'card-car',
+      'card-temp',
+    ]) {
       assert.equal(await page.getAttribute(`#${id} mat-card`, 'data-health'), 'ok', id);
     }
     const handle = await page.waitForFunction(
       (before) => {
-        const now = ['#card-pv', '#card-grid', '#card-home', '#card-battery', '#card-car', '#card-temp']
+        const now = [
+          '#card-pv',
+          '#card-grid',
+          '#card-home',
+          '#card-battery',
+          '#card-car',
+          '#card-temp',
+        ]
           .map((s) => document.querySelector(s)?.textContent?.trim())
           .join(' | ');
         return now !== before && now;
@@ -96,7 +126,9 @@ describe('pv-control UI against `pvcontrol all`', { timeout: 180_000 }, () => {
     // the chart (loaded when idle) draws what came in
     await page.waitForSelector('pvc-live-chart canvas', { timeout: 10_000 });
     await page.waitForFunction(() =>
-      /now PV \d+\.\d kW/.test(document.querySelector('pvc-live-chart canvas')?.getAttribute('aria-label') ?? ''),
+      /now PV \d+\.\d kW/.test(
+        document.querySelector('pvc-live-chart canvas')?.getAttribute('aria-label') ?? '',
+      ),
     );
   });
 
@@ -119,7 +151,9 @@ describe('pv-control UI against `pvcontrol all`', { timeout: 180_000 }, () => {
   it('shows a command published on MQTT (as Node-RED would) within 2 s', async () => {
     assert.equal(await page.evaluate(checked, 'chargeModePV_ALL'), false);
     const t0 = Date.now();
-    await watcher.client.publishAsync('pvcontrol/controller/desired_mode/set', 'PV_ALL', { qos: 1 });
+    await watcher.client.publishAsync('pvcontrol/controller/desired_mode/set', 'PV_ALL', {
+      qos: 1,
+    });
     await page.waitForFunction(checked, 'chargeModePV_ALL', { timeout: 2000, polling: 50 });
     const elapsed = Date.now() - t0;
     assert.ok(elapsed <= 2000, `shown after ${elapsed} ms`);
@@ -129,19 +163,26 @@ describe('pv-control UI against `pvcontrol all`', { timeout: 180_000 }, () => {
   it('is labelled and works with the keyboard, with a visible focus', async () => {
     const unlabelled = await page.evaluate(() =>
       [...document.querySelectorAll('mat-button-toggle-group')]
-        .filter((g) => !document.getElementById(g.getAttribute('aria-labelledby') ?? '')?.textContent?.trim())
+        .filter(
+          (g) =>
+            !document.getElementById(g.getAttribute('aria-labelledby') ?? '')?.textContent?.trim(),
+        )
         .map((g) => g.id),
     );
     assert.deepEqual(unlabelled, []);
     // Tab into the charge mode group: focus lands on its marked toggle, with an outline
     await page.focus('body');
-    const focused = await waitFor('focus in the charge mode group', async () => {
-      await page.keyboard.press('Tab');
-      return page.evaluate(() => {
-        const a = document.activeElement;
-        return a?.closest('#chargeModeToggle') ? a.closest('mat-button-toggle').id : null;
-      });
-    }, { timeout: 10_000, interval: 0 });
+    const focused = await waitFor(
+      'focus in the charge mode group',
+      async () => {
+        await page.keyboard.press('Tab');
+        return page.evaluate(() => {
+          const a = document.activeElement;
+          return a?.closest('#chargeModeToggle') ? a.closest('mat-button-toggle').id : null;
+        });
+      },
+      { timeout: 10_000, interval: 0 },
+    );
     assert.equal(focused, 'chargeModePV_ALL');
     const outline = await page.evaluate(() => {
       const toggle = document.activeElement.closest('mat-button-toggle');
@@ -153,9 +194,13 @@ describe('pv-control UI against `pvcontrol all`', { timeout: 180_000 }, () => {
     // Arrow keys move to the next mode and select it; the controller takes it
     await page.keyboard.press('ArrowRight');
     await page.waitForFunction(checked, 'chargeModeMAX', { timeout: 10_000 });
-    await waitFor('desired_mode MAX handled on MQTT', () => watcher.latest.get(CONTROLLER_STATE)?.mode === 'MAX', {
-      timeout: 10_000,
-    });
+    await waitFor(
+      'desired_mode MAX handled on MQTT',
+      () => watcher.latest.get(CONTROLLER_STATE)?.mode === 'MAX',
+      {
+        timeout: 10_000,
+      },
+    );
     // back to PV all for the screenshots
     await page.click('#chargeModePV_ALL button');
     await page.waitForFunction(checked, 'chargeModePV_ALL', { timeout: 10_000 });
@@ -166,7 +211,13 @@ describe('pv-control UI against `pvcontrol all`', { timeout: 180_000 }, () => {
     await page.waitForSelector('pvc-live-chart canvas');
     const p = await page.evaluate(layoutProblems);
     assert.deepEqual(
-      { scrollX: p.scrollX, scrollY: p.scrollY, outsideX: p.outsideX, outsideY: p.outsideY, clipped: p.clipped },
+      {
+        scrollX: p.scrollX,
+        scrollY: p.scrollY,
+        outsideX: p.outsideX,
+        outsideY: p.outsideY,
+        clipped: p.clipped,
+      },
       { scrollX: false, scrollY: false, outsideX: [], outsideY: [], clipped: [] },
     );
     assert.ok(p.chartHeight >= 100, `chart height ${p.chartHeight}`);
@@ -192,11 +243,14 @@ describe('pv-control UI against `pvcontrol all`', { timeout: 180_000 }, () => {
     const desk = await openUi(browser, stack.base, { viewport: DESKTOP });
     await desk.waitForSelector('pvc-live-chart canvas');
     const p = await desk.evaluate(layoutProblems);
-    assert.deepEqual({ scrollX: p.scrollX, outsideX: p.outsideX, clipped: p.clipped }, {
-      scrollX: false,
-      outsideX: [],
-      clipped: [],
-    });
+    assert.deepEqual(
+      { scrollX: p.scrollX, outsideX: p.outsideX, clipped: p.clipped },
+      {
+        scrollX: false,
+        outsideX: [],
+        clipped: [],
+      },
+    );
     await desk.screenshot({ path: path.join(SCREENSHOT_DIR, 'desktop.png') });
     assert.deepEqual(desk.consoleErrors, []);
     await desk.context().close();

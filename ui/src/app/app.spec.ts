@@ -21,7 +21,10 @@ describe('App', () => {
     const parts: string[] = [];
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     while (walker.nextNode()) parts.push(walker.currentNode.textContent ?? '');
-    return parts.map((p) => p.trim()).filter(Boolean).join(' ');
+    return parts
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .join(' ');
   };
   /** Wait until a (debounced) setting is sent. */
   const sent = () => new Promise((r) => setTimeout(r, COMMAND_DEBOUNCE_MS + 20));
@@ -90,7 +93,11 @@ describe('App', () => {
   });
 
   it('shows phases × current and power while charging', async () => {
-    await send(makeDoc({ wallbox: { car_status: 2, phases_in: 3, phases_out: 3, max_current: 16, power: 11040 } }));
+    await send(
+      makeDoc({
+        wallbox: { car_status: 2, phases_in: 3, phases_out: 3, max_current: 16, power: 11040 },
+      }),
+    );
     expect(text('#car-max-current')).toBe('3 × 16 A');
     expect(text('#car-charge-power')).toBe('11.0 kW');
   });
@@ -128,7 +135,9 @@ describe('App', () => {
   });
 
   it('marks the effective charge mode, phases and priority', async () => {
-    await send(makeDoc({ controller: { mode: 'PV_ALL', desired_mode: 'PV_ALL', priority: 'HOME_BATTERY' } }));
+    await send(
+      makeDoc({ controller: { mode: 'PV_ALL', desired_mode: 'PV_ALL', priority: 'HOME_BATTERY' } }),
+    );
     expect(pressed('chargeModePV_ALL')).toBe('true');
     expect(pressed('chargeModeOFF')).toBe('false');
     expect(text('[data-testid=mode-caption]')).toBe('Mode: PV all');
@@ -140,7 +149,9 @@ describe('App', () => {
     expect(el.querySelector('#priorityHOME_BATTERY')?.classList).toContain('effective');
     expect(text('[data-testid=priority-caption]')).toBe('In use: Home battery');
 
-    await send(makeDoc({ controller: { mode: 'MAX', phase_mode: 'CHARGE_3P' }, wallbox: { phases_in: 3 } }));
+    await send(
+      makeDoc({ controller: { mode: 'MAX', phase_mode: 'CHARGE_3P' }, wallbox: { phases_in: 3 } }),
+    );
     expect(pressed('chargeModeMAX')).toBe('true');
     expect(pressed('phaseModeCHARGE_3P')).toBe('true');
     expect(el.querySelector('#phaseModeCHARGE_3P')?.classList).toContain('effective');
@@ -174,7 +185,9 @@ describe('App', () => {
 
     await send(makeDoc({ controller: { desired_mode: 'PV_ONLY', mode: 'OFF' } }));
     expect(text('[data-testid=mode-caption]')).toBe('Switching to PV only…');
-    await send(makeDoc({ controller: { desired_mode: 'PV_ONLY', mode: 'PV_ONLY', ts: 1_800_000_001 } }));
+    await send(
+      makeDoc({ controller: { desired_mode: 'PV_ONLY', mode: 'PV_ONLY', ts: 1_800_000_001 } }),
+    );
     expect(pressed('chargeModePV_ONLY')).toBe('true');
     expect(el.querySelector('#chargeModePV_ONLY')?.classList).not.toContain('pending');
     expect(text('[data-testid=mode-caption]')).toBe('Mode: PV only');
@@ -184,7 +197,9 @@ describe('App', () => {
     await send(makeDoc());
     button('chargeModeMANUAL').click();
     await sent();
-    http.expectOne('api/pvcontrol/controller/desired_mode').flush(null, { status: 204, statusText: 'No Content' });
+    http
+      .expectOne('api/pvcontrol/controller/desired_mode')
+      .flush(null, { status: 204, statusText: 'No Content' });
     await fixture.whenStable();
     await send(makeDoc({ controller: { desired_mode: 'MANUAL', mode: 'OFF' } }));
     expect(el.querySelector('#chargeModeMANUAL')?.classList).toContain('pending');
@@ -200,13 +215,18 @@ describe('App', () => {
     await sent();
     http
       .expectOne('api/pvcontrol/controller/desired_priority')
-      .flush({ detail: 'controller is offline' }, { status: 503, statusText: 'Service Unavailable' });
+      .flush(
+        { detail: 'controller is offline' },
+        { status: 503, statusText: 'Service Unavailable' },
+      );
     await fixture.whenStable();
     await new Promise((r) => setTimeout(r));
     await fixture.whenStable();
     expect(el.querySelector('#priorityCAR')?.classList).not.toContain('pending');
     expect(pressed('priorityAUTO')).toBe('true');
-    expect(document.body.textContent).toContain('Could not change the priority: controller offline');
+    expect(document.body.textContent).toContain(
+      'Could not change the priority: controller offline',
+    );
   });
 
   it('sets phase mode and priority', async () => {
@@ -216,7 +236,9 @@ describe('App', () => {
     expect(http.expectOne('api/pvcontrol/controller/phase_mode').request.body).toBe('"CHARGE_3P"');
     button('priorityHOME_BATTERY').click();
     await sent();
-    expect(http.expectOne('api/pvcontrol/controller/desired_priority').request.body).toBe('"HOME_BATTERY"');
+    expect(http.expectOne('api/pvcontrol/controller/desired_priority').request.body).toBe(
+      '"HOME_BATTERY"',
+    );
   });
 
   it('sends only the last of quickly repeated changes (arrow keys)', async () => {
@@ -242,6 +264,11 @@ describe('App', () => {
     vi.advanceTimersByTime(5000);
     await fixture.whenStable();
     expect(text('[data-testid=countdown]')).toBe('Charging starts in 85 s');
+    // newer readings of other services do not restart the countdown
+    const later = makeDoc({ controller: { allow_charging_wish: true, allow_charging_delay: 90 } });
+    later.meter.ts += 7;
+    await send(later);
+    expect(text('[data-testid=countdown]')).toBe('Charging starts in 83 s');
     await send(makeDoc({ controller: { allow_charging_wish: false, allow_charging_delay: 30 } }));
     expect(text('[data-testid=countdown]')).toBe('Charging stops in 30 s');
     await send(makeDoc({ controller: { allow_charging_wish: null, allow_charging_delay: null } }));

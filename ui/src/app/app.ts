@@ -11,7 +11,11 @@ import {
   untracked,
   viewChild,
 } from '@angular/core';
-import { MatButtonToggleChange, MatButtonToggleGroup, MatButtonToggleModule } from '@angular/material/button-toggle';
+import {
+  MatButtonToggleChange,
+  MatButtonToggleGroup,
+  MatButtonToggleModule,
+} from '@angular/material/button-toggle';
 import { MatCardModule } from '@angular/material/card';
 import { MatSnackBar, MatSnackBarModule } from '@angular/material/snack-bar';
 import { MatToolbarModule } from '@angular/material/toolbar';
@@ -114,7 +118,15 @@ interface Banner {
 
 @Component({
   selector: 'app-root',
-  imports: [MatToolbarModule, MatCardModule, MatButtonToggleModule, MatSnackBarModule, Icon, StatCard, LiveChart],
+  imports: [
+    MatToolbarModule,
+    MatCardModule,
+    MatButtonToggleModule,
+    MatSnackBarModule,
+    Icon,
+    StatCard,
+    LiveChart,
+  ],
   templateUrl: './app.html',
   styleUrl: './app.scss',
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -189,24 +201,45 @@ export class App implements OnInit {
   // ---- meter ----
   private readonly meter = computed(() => this.doc()?.meter);
   protected readonly pvPower = computed(() => kw(this.meter()?.power_pv));
-  protected readonly pvTone = computed<Tone>(() => ((this.meter()?.power_pv ?? 0) > 0 ? 'sun' : 'neutral'));
+  protected readonly pvTone = computed<Tone>(() =>
+    (this.meter()?.power_pv ?? 0) > 0 ? 'sun' : 'neutral',
+  );
   protected readonly homePower = computed(() => kw(this.meter()?.power_consumption));
   protected readonly grid = computed(() => {
     const p = this.meter()?.power_grid ?? 0;
     if (p > GRID_BALANCED_W) {
-      return { value: kw(p), detail: 'importing', icon: mdiTransmissionTowerImport, tone: 'bad' as Tone };
+      return {
+        value: kw(p),
+        detail: 'importing',
+        icon: mdiTransmissionTowerImport,
+        tone: 'bad' as Tone,
+      };
     }
     if (p < -GRID_BALANCED_W) {
-      return { value: kw(-p), detail: 'exporting', icon: mdiTransmissionTowerExport, tone: 'good' as Tone };
+      return {
+        value: kw(-p),
+        detail: 'exporting',
+        icon: mdiTransmissionTowerExport,
+        tone: 'good' as Tone,
+      };
     }
-    return { value: kw(Math.abs(p)), detail: 'balanced', icon: mdiTransmissionTowerExport, tone: 'neutral' as Tone };
+    return {
+      value: kw(Math.abs(p)),
+      detail: 'balanced',
+      icon: mdiTransmissionTowerExport,
+      tone: 'neutral' as Tone,
+    };
   });
   protected readonly battery = computed(() => {
     const m = this.meter();
     const soc = m?.soc_battery ?? 0;
     const p = m?.power_battery ?? 0;
     const detail =
-      p > BATTERY_IDLE_W ? `discharging ${kw(p)} kW` : p < -BATTERY_IDLE_W ? `charging ${kw(-p)} kW` : 'idle';
+      p > BATTERY_IDLE_W
+        ? `discharging ${kw(p)} kW`
+        : p < -BATTERY_IDLE_W
+          ? `charging ${kw(-p)} kW`
+          : 'idle';
     const tone: Tone = soc < 20 ? 'warn' : p < -BATTERY_IDLE_W ? 'good' : 'neutral';
     return { soc: soc.toFixed(0), detail, icon: batteryIcon(soc), tone };
   });
@@ -214,18 +247,37 @@ export class App implements OnInit {
   // ---- car and wallbox ----
   protected readonly car = computed(() => {
     const c = this.doc()?.car;
-    return { soc: (c?.soc ?? 0).toFixed(0), detail: `range ${(c?.cruising_range ?? 0).toFixed(0)} km` };
+    return {
+      soc: (c?.soc ?? 0).toFixed(0),
+      detail: `range ${(c?.cruising_range ?? 0).toFixed(0)} km`,
+    };
   });
-  protected readonly temperature = computed(() => (this.doc()?.wallbox?.temperature ?? 0).toFixed(0));
+  protected readonly temperature = computed(() =>
+    (this.doc()?.wallbox?.temperature ?? 0).toFixed(0),
+  );
 
   protected readonly wallbox = computed(() => {
     const wb = this.doc()?.wallbox;
     if (!wb) {
-      return { charging: false, icon: mdiEvStation, text: '—', tone: 'neutral' as Tone, current: '', power: '' };
+      return {
+        charging: false,
+        icon: mdiEvStation,
+        text: '—',
+        tone: 'neutral' as Tone,
+        current: '',
+        power: '',
+      };
     }
     if (wb.wb_error) {
       const name = WB_ERRORS[wb.wb_error] ?? String(wb.wb_error);
-      return { charging: false, icon: mdiAlertCircleOutline, text: `Error: ${name}`, tone: 'bad' as Tone, current: '', power: '' };
+      return {
+        charging: false,
+        icon: mdiAlertCircleOutline,
+        text: `Error: ${name}`,
+        tone: 'bad' as Tone,
+        current: '',
+        power: '',
+      };
     }
     if (wb.phases_out > 0) {
       return {
@@ -243,7 +295,11 @@ export class App implements OnInit {
       [CarStatus.WaitingForVehicle]: { icon: mdiTimerSandEmpty, text: 'Waiting', tone: 'warn' },
       [CarStatus.ChargingFinished]: { icon: mdiCheckCircleOutline, text: 'Finished', tone: 'good' },
     };
-    const s = byStatus[wb.car_status] ?? { icon: mdiEvStation, text: 'Unknown', tone: 'neutral' as Tone };
+    const s = byStatus[wb.car_status] ?? {
+      icon: mdiEvStation,
+      text: 'Unknown',
+      tone: 'neutral' as Tone,
+    };
     return { charging: false, ...s, current: '', power: '' };
   });
 
@@ -252,10 +308,21 @@ export class App implements OnInit {
     const c = this.doc()?.controller;
     const wish = c?.allow_charging_wish;
     const delay = c?.allow_charging_delay;
-    if (wish === null || wish === undefined || delay === null || delay === undefined || !(delay > 0)) {
+    if (
+      wish === null ||
+      wish === undefined ||
+      delay === null ||
+      delay === undefined ||
+      !(delay > 0)
+    ) {
       return null;
     }
-    const elapsed = Math.max(0, (this.now() - this.svc.receivedAt()) / 1000);
+    // Seconds since the controller reported the delay: by the service clocks up to the newest reading in
+    // the document, then by the browser's clock since the document arrived.
+    const d = this.doc()!;
+    const newest = Math.max(c!.ts, d.meter?.ts ?? 0, d.wallbox?.ts ?? 0, d.relay?.ts ?? 0);
+    const elapsed =
+      Math.max(0, newest - c!.ts) + Math.max(0, (this.now() - this.svc.receivedAt()) / 1000);
     const left = Math.max(0, Math.ceil(delay - elapsed));
     const verb = wish ? 'starts' : 'stops';
     return left > 0 ? `Charging ${verb} in ${left} s` : `Charging ${verb} shortly`;
@@ -287,12 +354,19 @@ export class App implements OnInit {
   protected readonly phaseMode = computed(() => this.controller()?.phase_mode ?? null);
   protected readonly phasesIn = computed(() => this.doc()?.wallbox?.phases_in ?? 0);
   protected readonly phaseSwitchingAvailable = computed(
-    () => !!this.doc()?.relay?.enabled && this.phaseMode() !== 'DISABLED' && this.relayHealth() !== 'offline',
+    () =>
+      !!this.doc()?.relay?.enabled &&
+      this.phaseMode() !== 'DISABLED' &&
+      this.relayHealth() !== 'offline',
   );
   protected readonly phaseCaption = computed(() => {
     if (!this.phaseSwitchingAvailable()) return 'Phase switching not available (relay disabled)';
     const p = this.phasesIn();
-    return p === 1 ? 'Wallbox uses 1 phase' : p === 3 ? 'Wallbox uses 3 phases' : `Wallbox uses ${p} phases`;
+    return p === 1
+      ? 'Wallbox uses 1 phase'
+      : p === 3
+        ? 'Wallbox uses 3 phases'
+        : `Wallbox uses ${p} phases`;
   });
   protected readonly desiredPriority = computed(() => this.controller()?.desired_priority ?? null);
   /** Effective priority (AUTO resolved by the controller). */
@@ -363,22 +437,35 @@ export class App implements OnInit {
     const value = e.value as ChargeMode;
     this.resetGroup(this.modeGroup(), this.mode());
     this.pendingMode.set({ value, since: Date.now() });
-    this.send('mode', () => this.svc.setDesiredMode(value), 'charge mode', () => this.pendingMode.set(null));
+    this.send(
+      'mode',
+      () => this.svc.setDesiredMode(value),
+      'charge mode',
+      () => this.pendingMode.set(null),
+    );
   }
 
   protected onPhaseChange(e: MatButtonToggleChange): void {
     const value = e.value as PhaseMode;
     this.resetGroup(this.phaseGroup(), this.phaseMode());
     this.pendingPhase.set({ value, since: Date.now() });
-    this.send('phase', () => this.svc.setPhaseMode(value), 'phase mode', () => this.pendingPhase.set(null));
+    this.send(
+      'phase',
+      () => this.svc.setPhaseMode(value),
+      'phase mode',
+      () => this.pendingPhase.set(null),
+    );
   }
 
   protected onPriorityChange(e: MatButtonToggleChange): void {
     const value = e.value as Priority;
     this.resetGroup(this.priorityGroup(), this.desiredPriority());
     this.pendingPriority.set({ value, since: Date.now() });
-    this.send('priority', () => this.svc.setDesiredPriority(value), 'priority', () =>
-      this.pendingPriority.set(null),
+    this.send(
+      'priority',
+      () => this.svc.setDesiredPriority(value),
+      'priority',
+      () => this.pendingPriority.set(null),
     );
   }
 
@@ -407,7 +494,12 @@ export class App implements OnInit {
     clear();
     let reason = 'no connection';
     if (err instanceof HttpErrorResponse) {
-      reason = err.status === 503 ? 'controller offline' : err.status ? `error ${err.status}` : 'no connection';
+      reason =
+        err.status === 503
+          ? 'controller offline'
+          : err.status
+            ? `error ${err.status}`
+            : 'no connection';
     }
     this.snackBar.open(`Could not change the ${what}: ${reason}`, 'OK', { duration: 6000 });
   }

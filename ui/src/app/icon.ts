@@ -3,7 +3,9 @@ import { ChangeDetectionStrategy, Component, input } from '@angular/core';
 /** An inline SVG icon (a Material Design Icons path), decorative: the text next to it carries the meaning. */
 @Component({
   selector: 'pvc-icon',
-  template: `<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path [attr.d]="path()" /></svg>`,
+  template: `<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+    <path [attr.d]="path()" />
+  </svg>`,
   styles: `
     :host {
       display: inline-flex;

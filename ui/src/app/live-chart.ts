@@ -26,6 +26,12 @@ function hhmm(ms: number): string {
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
+/** Whole minutes between time ticks, at most about 5 ticks. */
+export function tickStep(spanMs: number): number {
+  const minutes = [1, 2, 5, 10, 15, 30, 60].find((m) => spanMs / (m * 60_000) <= 5) ?? 60;
+  return minutes * 60_000;
+}
+
 function kw(w: number): string {
   return `${(w / 1000).toFixed(1)} kW`;
 }
@@ -35,7 +41,11 @@ function kw(w: number): string {
   selector: 'pvc-live-chart',
   imports: [BaseChartDirective],
   // registered here, so that chart.js is loaded with this (deferred) component only
-  providers: [provideCharts({ registerables: [LineController, LineElement, PointElement, LinearScale, Legend, Tooltip] })],
+  providers: [
+    provideCharts({
+      registerables: [LineController, LineElement, PointElement, LinearScale, Legend, Tooltip],
+    }),
+  ],
   template: `
     <div class="wrap">
       <canvas
@@ -104,7 +114,12 @@ export class LiveChart {
           type: 'linear',
           min: Math.min(first, last - MIN_SPAN_MS),
           max: last,
-          ticks: { color: '#888', maxTicksLimit: 6, callback: (v) => hhmm(Number(v)) },
+          ticks: {
+            color: '#888',
+            stepSize: tickStep(last - Math.min(first, last - MIN_SPAN_MS)),
+            includeBounds: false,
+            callback: (v) => hhmm(Number(v)),
+          },
           grid: { color: 'rgba(128,128,128,0.2)' },
         },
         y: {

@@ -2,7 +2,12 @@ import { provideHttpClient } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
 
-import { EVENT_SOURCE_FACTORY, HISTORY_MS, PvControlService, WATCHDOG_MS } from './pvcontrol.service';
+import {
+  EVENT_SOURCE_FACTORY,
+  HISTORY_MS,
+  PvControlService,
+  WATCHDOG_MS,
+} from './pvcontrol.service';
 import { FakeEventSource, factory, makeDoc } from './testing';
 
 describe('PvControlService', () => {
@@ -99,7 +104,8 @@ describe('PvControlService', () => {
 
   it('keeps one chart point per 5 s for the last hour', () => {
     const t0 = 1_000_000_000;
-    const at = (t: number, pv: number) => svc.receive(JSON.stringify(makeDoc({ meter: { power_pv: pv } })), t0 + t);
+    const at = (t: number, pv: number) =>
+      svc.receive(JSON.stringify(makeDoc({ meter: { power_pv: pv } })), t0 + t);
     at(0, 1);
     at(1000, 2);
     at(2000, 3);
@@ -126,15 +132,20 @@ describe('PvControlService', () => {
     void svc.setPhaseMode('CHARGE_3P');
     expect(http.expectOne('api/pvcontrol/controller/phase_mode').request.body).toBe('"CHARGE_3P"');
     void svc.setDesiredPriority('HOME_BATTERY');
-    expect(http.expectOne('api/pvcontrol/controller/desired_priority').request.body).toBe('"HOME_BATTERY"');
+    expect(http.expectOne('api/pvcontrol/controller/desired_priority').request.body).toBe(
+      '"HOME_BATTERY"',
+    );
   });
 
   it('rejects when the gateway refuses a setting', async () => {
     const done = svc.setDesiredMode('MAX');
-    http.expectOne('api/pvcontrol/controller/desired_mode').flush({ detail: 'controller is offline' }, {
-      status: 503,
-      statusText: 'Service Unavailable',
-    });
+    http.expectOne('api/pvcontrol/controller/desired_mode').flush(
+      { detail: 'controller is offline' },
+      {
+        status: 503,
+        statusText: 'Service Unavailable',
+      },
+    );
     await expect(done).rejects.toMatchObject({ status: 503 });
   });
 });

@@ -52,5 +52,7 @@ export class StatCard {
   readonly health = input<Health>('ok');
 
   protected readonly offlineIcon = mdiCloudOffOutline;
-  protected readonly healthText = computed(() => (this.health() === 'offline' ? 'offline' : 'stale'));
+  protected readonly healthText = computed(() =>
+    this.health() === 'offline' ? 'offline' : 'stale',
+  );
 }

@@ -98,7 +98,13 @@ export function makeDoc(patch: DeepPartial<PvControlDoc> = {}): PvControlDoc {
     },
     relay: { ts, error: 0, enabled: true, phase_relay: false, phases: 1 },
     car: { ts, error: 0, soc: 42, cruising_range: 180 },
-    status: { controller: 'online', meter: 'online', wallbox: 'online', relay: 'online', car: 'online' },
+    status: {
+      controller: 'online',
+      meter: 'online',
+      wallbox: 'online',
+      relay: 'online',
+      car: 'online',
+    },
     energy_today: { pv: 3200, grid: 800 },
   };
   const out = structuredClone(base) as unknown as Record<string, unknown>;
