@@ -234,6 +234,10 @@ describe('App', () => {
     button('phaseModeCHARGE_3P').click();
     await sent();
     expect(http.expectOne('api/pvcontrol/controller/phase_mode').request.body).toBe('"CHARGE_3P"');
+    expect(text('[data-testid=phase-caption]')).toBe('Switching to 3 phases…');
+    await send(makeDoc({ controller: { phase_mode: 'CHARGE_3P' } }));
+    expect(pressed('phaseModeCHARGE_3P')).toBe('true');
+    expect(text('[data-testid=phase-caption]')).toBe('Wallbox uses 1 phase');
     button('priorityHOME_BATTERY').click();
     await sent();
     expect(http.expectOne('api/pvcontrol/controller/desired_priority').request.body).toBe(

@@ -360,6 +360,9 @@ export class App implements OnInit {
       this.relayHealth() !== 'offline',
   );
   protected readonly phaseCaption = computed(() => {
+    const pending = this.pendingPhase();
+    if (pending)
+      return `Switching to ${PHASE_MODES.find((m) => m.value === pending.value)?.label ?? ''}…`;
     if (!this.phaseSwitchingAvailable()) return 'Phase switching not available (relay disabled)';
     const p = this.phasesIn();
     return p === 1
@@ -372,6 +375,8 @@ export class App implements OnInit {
   /** Effective priority (AUTO resolved by the controller). */
   protected readonly priority = computed(() => this.controller()?.priority ?? null);
   protected readonly priorityCaption = computed(() => {
+    const pending = this.pendingPriority();
+    if (pending) return `Switching to ${priorityLabel(pending.value)}…`;
     const p = this.priority();
     if (!p) return '';
     return `In use: ${priorityLabel(p)}`;
