@@ -47,6 +47,7 @@ class MqttLink:
         self._handlers: dict[str, Handler] = {}
         self._retained: dict[str, str] = {}
         self._client: aiomqtt.Client | None = None
+        self.on_connection_change: Callable[[bool], None] = lambda _connected: None
         MQTT_CONNECTED.labels(service).set(0)
 
     def on(self, topic: str, handler: Handler) -> None:
@@ -118,6 +119,7 @@ class MqttLink:
             self._client = client
             self.connected.set()
             MQTT_CONNECTED.labels(self.service).set(1)
+            self.on_connection_change(True)
             self.log.info("connected to %s as %s", self.broker, self.client_id)
             receiver = asyncio.create_task(self._receive(client))
             stopper = asyncio.create_task(stop.wait())
@@ -135,9 +137,12 @@ class MqttLink:
             self.log.info("disconnected from %s", self.broker)
 
     def _lost(self) -> None:
+        was_connected = self.connected.is_set()
         self._client = None
         self.connected.clear()
         MQTT_CONNECTED.labels(self.service).set(0)
+        if was_connected:
+            self.on_connection_change(False)
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

@@ -32,7 +32,7 @@ def _ready(url: str) -> bool:
 def ui_dir(tmp_path: Path) -> Path:
     ui = tmp_path / "ui"
     ui.mkdir()
-    (ui / "index.html").write_text("<html><body>pv-control UI</body></html>")
+    (ui / "index.html").write_text('<html><head><base href="/"></head><body>pv-control UI</body></html>')
     (ui / "main-ABCD1234.js").write_text("console.log('ui')")
     return ui
 
@@ -140,6 +140,7 @@ def test_events_stream_state_on_change(api: Api, probe: MqttProbe) -> None:
         events = _sse_events(response.iter_lines())
         first = next(events)
         assert set(first) >= {"version", "controller", "meter", "wallbox", "relay", "car", "status"}
+        assert first["status"]["api"] == "online"
         probe.publish_json(f"{api.prefix}/meter/state", {"ts": time.time(), "power_pv": 777.0})
         changed = next(e for e in events if e["meter"]["power_pv"] == 777.0)
         assert changed["meter"]["error"] == 0
@@ -201,6 +202,11 @@ def test_basehref_serves_ui_and_api_under_prefix(
     with running(args, mqtt_broker, prefix, tmp_path, {"PVC_API__UI_DIR": str(ui_dir)}):
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: _ready(url), 20, "gateway ready")
-        assert "pv-control UI" in httpx.get(f"{url}/pvcontrol/").text
+        index = httpx.get(f"{url}/pvcontrol/").text
+        assert "pv-control UI" in index
+        assert '<base href="/pvcontrol/">' in index
+        redirect = httpx.get(f"{url}/pvcontrol")
+        assert redirect.status_code in (307, 308)
+        assert redirect.headers["location"].endswith("/pvcontrol/")
         assert httpx.get(f"{url}/pvcontrol/api/pvcontrol").json()["version"]
         assert httpx.get(f"{url}/api/pvcontrol").status_code == 200

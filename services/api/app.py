@@ -111,5 +111,5 @@ def create_app(gw: Gateway, basehref: str = "", ui_dir: Path | None = None) -> F
         app.include_router(router)
         if prefix:
             app.include_router(router, prefix=prefix, include_in_schema=False)
-    app.include_router(ui_router(ui_dir), prefix=prefix)
+    app.include_router(ui_router(ui_dir, base=f"{prefix}/"), prefix=prefix)
     return app

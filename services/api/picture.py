@@ -27,6 +27,7 @@ class Picture:
         self.states: dict[str, StateDocument] = {}
         self.status: dict[str, str] = {}
         self.configs: dict[str, dict[str, Any]] = {}
+        self.broker_connected = False
 
     def update_state(self, service: str, payload: bytes) -> bool:
         """Store a state document; False if it is not valid (it is then ignored)."""
@@ -70,6 +71,7 @@ class Picture:
         """The document plus what the UI needs beyond the original: who is online, today's energy."""
         doc = self.document()
         doc["status"] = {service: self.status.get(service, "offline") for service in DEVICE_SERVICES}
+        doc["status"]["api"] = "online" if self.broker_connected else "offline"  # the gateway's broker link
         controller = self.state("controller")
         assert isinstance(controller, ControllerData)
         doc["energy_today"] = {"pv": controller.energy_today_pv, "grid": controller.energy_today_grid}

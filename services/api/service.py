@@ -45,6 +45,7 @@ class ApiService(Service):
         self.broadcaster = Broadcaster(self.picture.live_document)
         self._whole_state_changed = asyncio.Event()
         self._phase_select: bool | None = None
+        self.link.on_connection_change = self._on_connection_change
         for service in DEVICE_SERVICES:
             self.link.on(topics.state(service), self._state_handler(service))
             self.link.on(topics.status(service), self._status_handler(service))
@@ -82,6 +83,10 @@ class ApiService(Service):
                 self.broadcaster.changed()
 
         return handle
+
+    def _on_connection_change(self, connected: bool) -> None:
+        self.picture.broker_connected = connected
+        self.broadcaster.changed()
 
     def _changed(self) -> None:
         self.broadcaster.changed()

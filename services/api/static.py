@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 # Angular names its bundles `main-ABCD1234.js`, `styles-5INURTSO.css`, `chunk-XYZ.js`.
 HASHED = re.compile(r"-[A-Z0-9]{8,}\.(js|css|mjs|woff2?|ttf|svg|png|jpg|webp)$")
+BASE_HREF = re.compile(r'<base href="[^"]*">')
 IMMUTABLE = "public, max-age=31536000, immutable"
 NOT_CACHED = "no-cache"
 DEFAULT_UI_DIR = Path(__file__).resolve().parents[2] / "ui" / "dist" / "pvcontrol" / "browser"
@@ -20,9 +21,25 @@ The REST API is at <a href="api/pvcontrol">api/pvcontrol</a>, its documentation 
 <a href="docs">docs</a>.</p></body></html>"""
 
 
-def ui_router(ui_dir: Path | None) -> APIRouter:
+def with_base_href(index_html: str, base: str) -> str:
+    """The UI is built for `/`; served under `--basehref` its relative URLs must resolve there."""
+    return BASE_HREF.sub(f'<base href="{base}">', index_html, count=1)
+
+
+def ui_router(ui_dir: Path | None, base: str = "/") -> APIRouter:
+    """Serve the UI whose pages live under `base` (`/` or `/<basehref>/`)."""
     root = (ui_dir or DEFAULT_UI_DIR).resolve()
     router = APIRouter(include_in_schema=False)
+
+    def index_page(index: Path) -> Response:
+        html = with_base_href(index.read_text(encoding="utf-8"), base)
+        return HTMLResponse(html, headers={"Cache-Control": NOT_CACHED})
+
+    if base != "/":
+
+        @router.get("", include_in_schema=False)
+        async def slash() -> Response:
+            return RedirectResponse(base)
 
     @router.get("/{path:path}")
     async def ui(path: str) -> Response:
@@ -35,6 +52,6 @@ def ui_router(ui_dir: Path | None) -> APIRouter:
         if path and file.is_file() and file.is_relative_to(root):
             cache = IMMUTABLE if HASHED.search(file.name) else NOT_CACHED
             return FileResponse(file, headers={"Cache-Control": cache})
-        return FileResponse(index, headers={"Cache-Control": NOT_CACHED})
+        return index_page(index)
 
     return router
