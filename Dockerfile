@@ -3,7 +3,6 @@
 # One image for every pv-control service: `docker run IMAGE meter`, `... wallbox`, ..., default `all`.
 #
 #   docker build -t pvcontrol .
-#   docker build -t pvcontrol --build-arg UI_BASE_HREF=/pvcontrol/ .   # UI behind a path, see deploy/README.md
 #   docker buildx build --platform linux/arm64,linux/amd64 -t REGISTRY/pvcontrol .   # for a Raspberry Pi
 
 # --- the Angular UI --------------------------------------------------------------------------------
@@ -13,9 +12,8 @@ WORKDIR /ui
 COPY ui/package.json ui/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY ui/ ./
-# The <base href> of index.html; it must match the URL path the UI is reached under (`--basehref`).
-ARG UI_BASE_HREF=/
-RUN npm run build -- --base-href "$UI_BASE_HREF"
+# Built for `/`; the gateway rewrites index.html's <base href> when it runs with `--basehref`.
+RUN npm run build
 
 # --- wheels of pv-control and its dependencies (no dev extras) --------------------------------------
 # RPi.GPIO (installed on ARM only) comes as source: it is compiled here, so the final image has no compiler.
