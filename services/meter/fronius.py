@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from pvcontrol.device import DeviceError
+from pvcontrol.device import DeviceError, json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import MeterData
 from pvcontrol.settings import FroniusMeterConfig
@@ -20,9 +20,7 @@ def _power(site: Mapping[str, Any], key: str) -> float:
     value = site.get(key)
     if value is None:
         return 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DeviceError(f"Fronius: {key}={value!r} is not a number")
-    return float(value)
+    return json_number(value, f"Fronius: {key}")
 
 
 def decode_power_flow(document: Any) -> MeterData:

@@ -14,7 +14,7 @@ from typing import Any
 
 from urllib3.exceptions import InsecureRequestWarning
 
-from pvcontrol.device import DeviceError
+from pvcontrol.device import DeviceError, json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import MeterData
 from pvcontrol.settings import SmaTripowerMeterConfig
@@ -85,9 +85,7 @@ def _value(values: Mapping[str, Any], key: str) -> float:
         raise DeviceError(f"SMA: unexpected value of {key}") from e
     if value is None:
         return 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DeviceError(f"SMA: {key}={value!r} is not a number")
-    return float(value)
+    return json_number(value, f"SMA: {key}")
 
 
 def decode_values(document: Any) -> MeterData:

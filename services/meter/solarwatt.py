@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from pvcontrol.device import DeviceError
+from pvcontrol.device import DeviceError, json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import MeterData
 from pvcontrol.settings import SolarWattMeterConfig
@@ -22,9 +22,7 @@ def _tag(tags: Mapping[str, Any], name: str, default: float | None = None) -> fl
         if default is not None:
             return default
         raise DeviceError(f"SolarWatt: location has no tag {name}") from e
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DeviceError(f"SolarWatt: {name}={value!r} is not a number")
-    return float(value)
+    return json_number(value, f"SolarWatt: {name}")
 
 
 def decode_location(document: Any, location_guid: str) -> MeterData:
