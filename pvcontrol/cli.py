@@ -77,9 +77,13 @@ def describe(error: ValidationError) -> str:
     """One line per bad setting, named as in the config file: `meter.host: Field required`."""
     lines = []
     for e in error.errors():
-        # Leave out the device-type tags pydantic puts into the location of a tagged union.
-        path = ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and p[:1].isupper()))
-        lines.append(f"invalid setting {path}: {e['msg']}")
+        # Leave out the device-type tag pydantic puts after the section in the location of a tagged union.
+        loc = [
+            str(p) for i, p in enumerate(e["loc"]) if not (i == 1 and isinstance(p, str) and p[:1].isupper())
+        ]
+        if e["type"] == "union_tag_invalid":
+            loc.append("type")  # an unknown device type
+        lines.append(f"invalid setting {'.'.join(loc)}: {e['msg']}")
     return "; ".join(lines)
 
 

@@ -288,10 +288,14 @@ def read_config_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigFileError(f"cannot read config file {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigFileError(f"config file {path} is not UTF-8 text: {e.reason} at byte {e.start}") from e
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as e:
-        raise ConfigFileError(f"config file {path} is not valid JSON/YAML: {e}") from e
+        # YAML errors span several lines (with a caret under the bad spot): one line is enough.
+        reason = " ".join(str(e).split())
+        raise ConfigFileError(f"config file {path} is not valid JSON/YAML: {reason}") from e
     if data is None:
         return {}
     if not isinstance(data, dict):
