@@ -116,6 +116,7 @@ class MqttLink:
             await client.publish(self.topics.status(self.service), "online", qos=QOS, retain=True)
             for topic, payload in list(self._retained.items()):
                 await client.publish(topic, payload, qos=QOS, retain=True)
+            MQTT_MESSAGES.labels(self.service, "out").inc(1 + len(self._retained))
             self._client = client
             self.connected.set()
             MQTT_CONNECTED.labels(self.service).set(1)

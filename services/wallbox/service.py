@@ -101,6 +101,8 @@ class WallboxService(Service):
         self.relay = relay
         self.wallbox.on_relay_state(relay)
         if switched:
+            if self._reset_task is not None:
+                self._reset_task.cancel()  # one reset after the last switch is enough
             self._reset_task = asyncio.create_task(self._reset_after_switch())
 
     async def _reset_after_switch(self) -> None:
