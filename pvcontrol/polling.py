@@ -42,6 +42,11 @@ class Poller(Generic[D]):
             self.errors += 1
             self.log.warning("read failed (%d in a row): %s", self.errors, e)
             data = self.on_failure()
+        except Exception:
+            # An answer the adapter did not foresee is still only a failed read: keep the service up.
+            self.errors += 1
+            self.log.exception("read failed unexpectedly (%d in a row)", self.errors)
+            data = self.on_failure()
         else:
             if self.errors:
                 self.log.info("read ok again after %d failures", self.errors)

@@ -185,6 +185,24 @@ def test_meter_failing_from_the_start_reports_zeros_with_errors() -> None:
     assert published == [MeterData(ts=0.0, error=1), MeterData(ts=0.0, error=2)]
 
 
+class BuggyMeter(Meter):
+    """An adapter that trips over an answer it did not foresee (not a DeviceError)."""
+
+    async def read(self) -> MeterData:
+        raise KeyError("Body")
+
+
+def test_an_unexpected_adapter_error_counts_as_a_failed_read() -> None:
+    published: list[MeterData] = []
+
+    async def publish(data: MeterData) -> None:
+        published.append(data)
+
+    poller = MeterPoller("meter", BuggyMeter().read, publish, MeterData, logging.getLogger("test.meter"))
+    asyncio.run(poller.poll_once())
+    assert published == [MeterData(ts=0.0, error=1)]
+
+
 # --- car -----------------------------------------------------------------------------------------
 
 
