@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -187,3 +188,29 @@ def running(
         if service.proc.poll() is None:
             service.proc.kill()
             service.proc.wait(10)
+
+
+def accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def own_mosquitto(port: int, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real mosquitto (Debian package) on `port`, without persistence, for as long as the context."""
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(exe).exists():
+        raise RuntimeError("mosquitto is not installed: apt-get install mosquitto (scripts/test.sh does)")
+    config = workdir / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    with (workdir / "mosquitto.log").open("a") as log:
+        proc = subprocess.Popen([exe, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: accepts(port), 10, f"mosquitto on port {port}")
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(10)

@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +25,16 @@ from pvcontrol.settings import (
     load_settings,
     public_config,
 )
-from tests.helpers import Broker, MqttProbe, Received, ServiceProcess, free_port, running, wait_until
+from tests.helpers import (
+    Broker,
+    MqttProbe,
+    Received,
+    ServiceProcess,
+    free_port,
+    own_mosquitto,
+    running,
+    wait_until,
+)
 
 # --- precedence: command line > environment > config file > defaults -------------------------------
 
@@ -329,30 +335,6 @@ def client_id(pattern: re.Pattern[str], process: ServiceProcess) -> str:
 
 
 # --- reconnecting -------------------------------------------------------------------------------
-
-
-@contextmanager
-def own_mosquitto(port: int, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A mosquitto of this test's own (not the session's), without persistence, on `port`."""
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    config = workdir / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    with (workdir / "mosquitto.log").open("a") as log:
-        proc = subprocess.Popen([exe, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: accepts(port), 10, f"mosquitto on port {port}")
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait(10)
-
-
-def accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def test_reconnects_after_a_broker_restart_and_publishes_everything_again(
