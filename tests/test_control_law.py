@@ -828,6 +828,16 @@ def test_readings_at_the_stale_limit_are_fresh(m: MeterData, wb: WallboxData) ->
     assert result.commands == Commands(max_current=7, allow_charging=True)
 
 
+def test_plug_in_to_a_pv_mode_with_a_stale_meter_does_not_start_charging() -> None:
+    settings = ControllerSettings.model_validate({"enable_charging_when_connecting_car": "PV_ONLY"})
+    plugged_in = wallbox(car=CarStatus.WaitingForVehicle, max_current=6)
+    result = cycle(LawState(desired_mode=MANUAL), plugged_in, meter(grid=-5000, ts=NOW - 91), settings)
+    assert result.state.desired_mode == PV_ONLY
+    assert result.commands == NO_COMMANDS  # the fresh wallbox reading shows charging is already off
+    resumed = cycle(result.state, plugged_in, meter(grid=-5000, ts=NOW + 30), settings, now=NOW + 30)
+    assert resumed.commands.allow_charging is True
+
+
 def test_pv_resumes_at_once_when_fresh_data_returns() -> None:
     stale = cycle(pv_state(PV_ONLY, STEADY), charging(10), None)
     assert stale.commands == Commands(allow_charging=False)

@@ -90,6 +90,11 @@ def control_cycle(state: LawState, settings: ControllerSettings, inputs: LawInpu
 
     energy = _account_energy(state, meter, wallbox)
     state = _automate_mode(energy.state, settings, wallbox)
+    if state.desired_mode in PV_MODES and not _readings_fresh(inputs, settings.stale_after):
+        # Safety beyond CONTROL.md's order: a plug-in that just chose a PV mode must not start
+        # charging on stale readings either; the chosen mode is kept for when fresh data arrive.
+        stop = _stop_on_stale_data(state, inputs, settings.stale_after)
+        return replace(stop, charged_wh=energy.charged_wh)
     state = replace(state, priority=_effective_priority(state.desired_priority, meter, settings))
     step = _converge_phases(state, settings, meter, wallbox, inputs.relay_enabled)
     if step is None:
