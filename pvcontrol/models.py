@@ -95,6 +95,13 @@ class RelayData(StateDocument):
     phases: int = Field(default=0, ge=0, le=3)
 
 
+class ApiData(StateDocument):
+    """The gateway's own state: how many live (SSE) clients it serves."""
+
+    version: str = ""
+    sse_clients: int = 0
+
+
 class ControllerData(StateDocument):
     mode: ChargeMode = ChargeMode.OFF
     desired_mode: ChargeMode = ChargeMode.OFF

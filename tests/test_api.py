@@ -155,6 +155,14 @@ def _sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             yield json.loads(line.split(":", 1)[1])
 
 
+def test_gateway_publishes_its_own_state(api: Api, probe: MqttProbe) -> None:
+    state = probe.wait_json(f"{api.prefix}/api/state", lambda s: s["error"] == 0)
+    assert state["sse_clients"] == 0
+    assert state["version"]
+    assert probe.wait_for(f"{api.prefix}/api/status").payload == b"online"
+    assert probe.wait_json(f"{api.prefix}/api/config", lambda c: True)["type"] == "Gateway"
+
+
 def test_operations_endpoints(api: Api) -> None:
     assert httpx.get(f"{api.url}/healthz").status_code == 200
     metrics = httpx.get(f"{api.url}/metrics").text

@@ -11,8 +11,9 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from pvcontrol import __version__
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.models import RelayData
+from pvcontrol.models import ApiData, RelayData, now
 from pvcontrol.mqtt import Handler
 from pvcontrol.service import Service, sleep_or_stop
 from pvcontrol.settings import ApiSettings, public_config
@@ -23,6 +24,7 @@ from services.api.events import Broadcaster
 from services.api.picture import DEVICE_SERVICES, Picture
 
 WHOLE_STATE_MIN_INTERVAL = 1.0
+OWN_STATE_INTERVAL = 30.0
 # Open SSE streams never end by themselves; give them this long after a stop is requested.
 SHUTDOWN_GRACE_SECONDS = 2
 
@@ -113,6 +115,12 @@ class ApiService(Service):
             await self.link.publish_json(self.topics.whole_state, self.picture.document())
             await sleep_or_stop(stop, WHOLE_STATE_MIN_INTERVAL)
 
+    async def _publish_own_state(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            state = ApiData(ts=now(), version=__version__, sse_clients=self.broadcaster.client_count)
+            await self.publish_state(state)
+            await sleep_or_stop(stop, OWN_STATE_INTERVAL)
+
     async def main(self, stop: asyncio.Event) -> None:
         await self._publish_discovery()
         server = EmbeddedServer(
@@ -129,6 +137,7 @@ class ApiService(Service):
             background = [
                 tasks.create_task(self.broadcaster.run(stop)),
                 tasks.create_task(self._publish_whole_state(stop)),
+                tasks.create_task(self._publish_own_state(stop)),
             ]
             serving = tasks.create_task(server.serve())
             await stop.wait()
