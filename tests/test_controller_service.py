@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Broker, MqttProbe, ServiceProcess, running
+from pvcontrol.broker import BrokerAddress
+from pvcontrol.settings import ControllerSettings
+from pvcontrol.topics import Topics
+from services.controller import service as controller_service
+from services.controller.law import CycleResult
+from tests.helpers import Broker, MqttProbe, ServiceProcess, running, wait_until
 
 FAST = {"PVC_CONTROLLER__CYCLE_TIME": "0.2"}
 
@@ -187,3 +193,28 @@ def test_restart_restores_settings_and_stops_cleanly(
     assert restored["desired_mode"] == "PV_ALL"
     assert restored["phase_mode"] == "CHARGE_1P"
     assert restored["desired_priority"] == "HOME_BATTERY"
+
+
+def test_a_failing_control_law_stops_pv_charging_and_the_controller_keeps_running(
+    probe: MqttProbe, prefix: str, mqtt_broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_law(*_: object) -> CycleResult:
+        raise ZeroDivisionError("a bug on an unforeseen input")
+
+    monkeypatch.setattr(controller_service, "control_cycle", broken_law)
+    probe.publish_json(f"{prefix}/controller/state", {"desired_mode": "PV_ONLY", "mode": "PV_ONLY"})
+    service = controller_service.ControllerService(
+        ControllerSettings(cycle_time=0.1), BrokerAddress.parse(mqtt_broker.url), Topics(prefix)
+    )
+    stops = f"{prefix}/wallbox/allow_charging/set"
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        running_service = asyncio.create_task(service.run(stop))
+        await asyncio.to_thread(wait_until, lambda: len(probe.on(stops)) >= 3, 20, "repeated stops")
+        assert not running_service.done()
+        stop.set()
+        await running_service
+
+    asyncio.run(scenario())
+    assert {m.payload for m in probe.on(stops)} == {b"false"}

@@ -184,7 +184,15 @@ class ControllerService(Service):
         at = now()
         inputs = LawInputs(meter=self.meter, wallbox=self.wallbox, relay_enabled=self.relay_enabled, now=at)
         before = self.law_state
-        result = control_cycle(before, self.config, inputs)
+        try:
+            result = control_cycle(before, self.config, inputs)
+        except Exception:
+            # A bug on some unforeseen input must neither stop the controller nor leave the car
+            # charging from the grid in a PV mode: stop charging and try again next cycle.
+            self.log.exception("control cycle failed")
+            if before.desired_mode in (ChargeMode.PV_ONLY, ChargeMode.PV_ALL):
+                await self._send(Commands(allow_charging=False))
+            return
         self.law_state = result.state
         self._pending_wish = result.allow_charging_wish
         self._account(result, at)
