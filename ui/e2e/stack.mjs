@@ -10,7 +10,10 @@ import mqtt from 'mqtt';
 import { chromium } from 'playwright-core';
 
 export const UI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const SCREENSHOT_DIR = path.join(UI_DIR, 'e2e', 'screenshots');
+// Every run's screenshots go to test-results; PVC_UPDATE_SCREENSHOTS=1 refreshes the committed ones.
+export const SCREENSHOT_DIR = process.env.PVC_UPDATE_SCREENSHOTS
+  ? path.join(UI_DIR, 'e2e', 'screenshots')
+  : path.join(UI_DIR, 'e2e', 'test-results', 'screenshots');
 export const LOG_DIR = path.join(UI_DIR, 'e2e', 'test-results');
 export const PVCONTROL =
   process.env.PVCONTROL_BIN ?? path.resolve(UI_DIR, '..', '.venv', 'bin', 'pvcontrol');

@@ -223,7 +223,7 @@ describe('pv-control UI against `pvcontrol all`', { timeout: 180_000 }, () => {
     assert.ok(p.chartHeight >= 100, `chart height ${p.chartHeight}`);
     const phone = path.join(SCREENSHOT_DIR, 'phone.png');
     await page.screenshot({ path: phone });
-    if (process.env.PVC_UPDATE_DOCS_SCREENSHOT) {
+    if (process.env.PVC_UPDATE_SCREENSHOTS) {
       copyFileSync(phone, path.resolve(UI_DIR, '..', 'docs', 'screenshot-phone.png'));
     }
 
