@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 ServiceName = Literal["meter", "wallbox", "car", "relay", "controller", "api"]
-SERVICES: tuple[ServiceName, ...] = ("meter", "wallbox", "car", "relay", "controller", "api")
 
 
 @dataclass(frozen=True)
