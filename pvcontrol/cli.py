@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from pvcontrol import __version__
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
+from pvcontrol.embedded_broker import EmbeddedBrokerRefused, ensure_broker
 from pvcontrol.metrics import serve_metrics
 from pvcontrol.service import Service
 from pvcontrol.settings import ConfigFileError, Settings, load_settings
@@ -138,10 +139,7 @@ async def run(services: Sequence[Service], settings: Settings) -> None:
 
     async with contextlib.AsyncExitStack() as stack:
         if len(services) > 1 and settings.mqtt.embedded_broker:
-            from pvcontrol.embedded_broker import broker_answers, embedded_broker
-
-            if not await broker_answers(broker):
-                await stack.enter_async_context(embedded_broker(broker))
+            await ensure_broker(stack, broker)
         async with asyncio.TaskGroup() as tasks:
             for service in services:
                 tasks.create_task(service.run(stop))
@@ -171,7 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DeviceError, NotImplementedError, ImportError) as e:
         print(f"pvcontrol: cannot set up the {args.command} service: {e}", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    asyncio.run(run(services, settings))
+    try:
+        asyncio.run(run(services, settings))
+    except EmbeddedBrokerRefused as e:
+        print(f"pvcontrol: {e}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     return 0
 
 
