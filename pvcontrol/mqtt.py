@@ -12,7 +12,6 @@ import json
 import logging
 import secrets
 import socket
-import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,9 +21,11 @@ from pvcontrol.broker import BrokerAddress
 from pvcontrol.commands import CommandError
 from pvcontrol.metrics import MQTT_CONNECTED, MQTT_MESSAGES
 from pvcontrol.models import now
+from pvcontrol.throttle import LogThrottle
 from pvcontrol.topics import ServiceName, Topics
 
 Handler = Callable[[bytes], Awaitable[None]]
+DeliveryHandler = Callable[[bytes, bool], Awaitable[None]]  # payload, retained
 
 MAX_BACKOFF = 30.0
 QOS = 1
@@ -44,7 +45,8 @@ class MqttLink:
         self.log = logger
         self.client_id = f"pvcontrol-{service}-{secrets.token_hex(4)}"
         self.connected = asyncio.Event()
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[str, DeliveryHandler] = {}
+        self._rejections = LogThrottle(logger)
         self._retained: dict[str, str] = {}
         self._client: aiomqtt.Client | None = None
         self.on_connection_change: Callable[[bool], None] = lambda _connected: None
@@ -53,6 +55,14 @@ class MqttLink:
     def on(self, topic: str, handler: Handler) -> None:
         """Subscribe `handler` to `topic` (may contain wildcards). A `CommandError` it raises is
         published on the service's error topic."""
+
+        async def without_retain_flag(payload: bytes, _retained: bool) -> None:
+            await handler(payload)
+
+        self._handlers[topic] = without_retain_flag
+
+    def on_delivery(self, topic: str, handler: DeliveryHandler) -> None:
+        """Like `on`, for a handler that must tell a retained copy from a live message (a heartbeat)."""
         self._handlers[topic] = handler
 
     async def publish_retained(self, topic: str, payload: str) -> None:
@@ -101,7 +111,7 @@ class MqttLink:
             password=self.broker.password,
             identifier=self.client_id,
             will=aiomqtt.Will(status, "offline", qos=QOS, retain=True),
-            tls_context=ssl.create_default_context() if self.broker.tls else None,
+            tls_context=self.broker.ssl_context(),
             timeout=10,
             keepalive=30,
             # Commands are tiny and latency-bound: without this, Nagle + delayed ACK add ~40 ms each.
@@ -148,23 +158,46 @@ class MqttLink:
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             MQTT_MESSAGES.labels(self.service, "in").inc()
+            topic = str(message.topic)
             payload = message.payload if isinstance(message.payload, bytes) else b""
+            if is_command(topic) and not await self._live_command(topic, payload, message.retain):
+                continue
             for pattern, handler in self._handlers.items():
                 if message.topic.matches(pattern):
-                    await self._dispatch(str(message.topic), payload, handler)
+                    await self._dispatch(topic, payload, message.retain, handler)
 
-    async def _dispatch(self, topic: str, payload: bytes, handler: Handler) -> None:
+    async def _live_command(self, topic: str, payload: bytes, retained: bool) -> bool:
+        """Commands act once, when sent: a retained one would be replayed on every restart."""
+        if not payload:
+            return False  # how a retained command is cleared; nothing to do
+        if retained:
+            reason = (
+                "retained command ignored: commands must not be retained; "
+                f"clear it with: mosquitto_pub -r -n -t '{topic}'"
+            )
+            await self._reject(topic, payload, reason)
+            return False
+        return True
+
+    async def _dispatch(self, topic: str, payload: bytes, retained: bool, handler: DeliveryHandler) -> None:
         try:
-            await handler(payload)
+            await handler(payload, retained)
         except CommandError as e:
-            self.log.warning("rejected command on %s: %s", topic, e)
-            error = {
-                "ts": now(),
-                "topic": topic,
-                "payload": payload[:256].decode("utf-8", errors="replace"),
-                "error": str(e),
-            }
-            await self._send(self.topics.error(self.service), json.dumps(error), retain=False)
+            await self._reject(topic, payload, str(e))
         except Exception:
             # A handler bug must not take the service down; it is logged with its traceback.
             self.log.exception("handler for %s failed", topic)
+
+    async def _reject(self, topic: str, payload: bytes, reason: str) -> None:
+        self._rejections.warning(topic, "rejected command on %s: %s", topic, reason)
+        error = {
+            "ts": now(),
+            "topic": topic,
+            "payload": payload[:256].decode("utf-8", errors="replace"),
+            "error": reason,
+        }
+        await self._send(self.topics.error(self.service), json.dumps(error), retain=False)
+
+
+def is_command(topic: str) -> bool:
+    return topic.endswith("/set")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import StateDocument
 from pvcontrol.mqtt import MqttLink
+from pvcontrol.throttle import LogThrottle
 from pvcontrol.topics import ServiceName, Topics
 
 D = TypeVar("D", bound=BaseModel)
@@ -25,6 +26,7 @@ class Service(ABC):
         self.topics = topics
         self.log = logging.getLogger(f"pvcontrol.{self.name}")
         self.link = MqttLink(self.name, broker, topics, self.log)
+        self._invalid_documents = LogThrottle(self.log)
 
     @abstractmethod
     def config_document(self) -> dict[str, Any]:
@@ -51,14 +53,25 @@ class Service(ABC):
             stop.set()
 
     def parse_state(self, model: type[D], payload: bytes, source: str) -> D | None:
-        """A state document of another service, or None (logged) when it is not valid."""
-        if not payload:
+        """A state document of another service, or None (logged, at most once a minute) when invalid."""
+        document = validate_document(model, payload)
+        if isinstance(document, str):
+            if payload:
+                self._invalid_documents.warning(source, "ignored invalid %s state: %s", source, document)
             return None
-        try:
-            return model.model_validate_json(payload)
-        except ValidationError as e:
-            self.log.warning("ignored invalid %s state: %s", source, e.errors()[0]["msg"])
-            return None
+        return document
+
+
+def validate_document(model: type[D], payload: bytes) -> D | str:
+    """The parsed document, or why it is not one."""
+    if not payload:
+        return "empty payload"
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -6,7 +6,14 @@ from collections.abc import Callable
 
 import pytest
 
-from pvcontrol.commands import MAX_COMMAND_BYTES, CommandError, parse_bool, parse_enum, parse_int
+from pvcontrol.commands import (
+    MAX_COMMAND_BYTES,
+    CommandError,
+    parse_bool,
+    parse_enum,
+    parse_int,
+    parse_text,
+)
 from pvcontrol.models import ChargeMode, PhaseMode
 
 
@@ -47,8 +54,7 @@ def test_parse_enum_names_the_members_of_its_enum() -> None:
         (b"16", 16),
         (b" 10\n", 10),
         (b'"12"', 12),
-        (b"10.0", 10),
-        (b"1e1", 10),
+        (b"007", 7),
     ],
 )
 def test_parse_int_accepts_integers_in_range(payload: bytes, expected: int) -> None:
@@ -77,6 +83,15 @@ def test_parse_int_accepts_integers_in_range(payload: bytes, expected: int) -> N
         b"[10]",
         b'{"max_current": 10}',
         b"0x0a",
+        b"10.0",
+        b"1e1",
+        b"1.6e1",
+        b"10e-1",
+        b"1_0",
+        "\u0661\u0666".encode(),  # Arabic-Indic digits: int() would take them
+        "\uff11\uff16".encode(),  # full-width digits
+        b"+7",
+        b" 1 0",
     ],
 )
 def test_parse_int_rejects_everything_else(payload: bytes) -> None:
@@ -109,8 +124,6 @@ def test_parse_int_says_what_it_expected() -> None:
         (b'"false"', False),
         (b"True", True),
         (b"FALSE", False),
-        (b"on", True),
-        (b"off", False),
         (b" true\n", True),
     ],
 )
@@ -119,7 +132,8 @@ def test_parse_bool_accepts_true_and_false_in_every_form(payload: bytes, expecte
 
 
 @pytest.mark.parametrize(
-    "payload", [b"2", b"-1", b"yes", b"", b"null", b"[true]", b'{"allow": true}', b"0.5"]
+    "payload",
+    [b"2", b"-1", b"yes", b"", b"null", b"[true]", b'{"allow": true}', b"0.5", b"on", b"off", b"tru", b"01"],
 )
 def test_parse_bool_rejects_everything_else(payload: bytes) -> None:
     with pytest.raises(CommandError):
@@ -156,3 +170,10 @@ def test_non_utf8_payload_is_rejected(parse: Callable[[bytes], object], payload:
 def test_command_error_is_a_value_error() -> None:
     """Handlers may let it propagate to the MQTT runtime, which publishes it on the error topic."""
     assert issubclass(CommandError, ValueError)
+
+
+def test_parse_text_bounds_any_payload() -> None:
+    """Commands that take "anything" (reset) still get the size and UTF-8 checks."""
+    assert parse_text(b" now \n") == "now"
+    with pytest.raises(CommandError, match="too large"):
+        parse_text(b"x" * 1_000_000)

@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.commands import CommandError, parse_bool, parse_enum, parse_int
+from pvcontrol.commands import CommandError, parse_bool, parse_enum, parse_int, parse_text
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, RelayData, WallboxData, WbError
 from pvcontrol.polling import Poller
@@ -83,6 +83,7 @@ class WallboxService(Service):
         await self._write(f"allow_charging={allowed}", self.wallbox.allow_charging(allowed))
 
     async def _on_reset(self, payload: bytes) -> None:
+        parse_text(payload)  # any value resets, but an oversized or binary one is rejected
         await self._write("reset", self.wallbox.reset())
 
     async def _on_car_status(self, payload: bytes) -> None:
