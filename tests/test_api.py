@@ -75,7 +75,15 @@ def test_unknown_service_is_404_or_422(api: Api) -> None:
 def test_command_needs_online_controller(api: Api, probe: MqttProbe) -> None:
     response = httpx.put(f"{api.url}/api/pvcontrol/controller/desired_mode", json="PV_ONLY")
     assert response.status_code == 503
+    assert "controller" in response.json()["detail"]
     assert probe.on(f"{api.prefix}/controller/desired_mode/set") == []
+
+
+def announce(probe: MqttProbe, service: str, config: dict[str, Any] | None = None) -> None:
+    """Make `service` look alive to the gateway: status `online` and a fresh state, as it publishes."""
+    probe.publish_json(f"{probe.prefix}/{service}/config", config or {"type": "Test"})
+    probe.publish(f"{probe.prefix}/{service}/status", "online", retain=True)
+    probe.publish_json(f"{probe.prefix}/{service}/state", {"ts": time.time()})
 
 
 @pytest.mark.parametrize(
@@ -89,7 +97,7 @@ def test_command_needs_online_controller(api: Api, probe: MqttProbe) -> None:
 def test_commands_are_published(
     api: Api, probe: MqttProbe, path: str, body: str, topic: str, payload: bytes
 ) -> None:
-    probe.publish(f"{api.prefix}/controller/status", "online", retain=True)
+    announce(probe, "controller")
     wait_until(lambda: _put(api, path, body) == 204, what="controller online at the gateway")
     assert probe.wait_for(f"{api.prefix}/controller/{topic}/set").payload == payload
 
@@ -112,7 +120,7 @@ def _put(api: Api, path: str, body: object) -> int:
 def test_invalid_bodies_are_422_and_publish_nothing(
     api: Api, probe: MqttProbe, path: str, body: object
 ) -> None:
-    probe.publish(f"{api.prefix}/controller/status", "online", retain=True)
+    announce(probe, "controller")
     wait_until(lambda: _put(api, "desired_priority", "AUTO") == 204)
     mark = probe.mark()
     assert _put(api, path, body) == 422
@@ -126,10 +134,10 @@ def test_invalid_bodies_are_422_and_publish_nothing(
 
 
 def test_car_status_only_for_simulated_wallbox(api: Api, probe: MqttProbe) -> None:
-    probe.publish_json(f"{api.prefix}/wallbox/config", {"type": "GoeWallbox"})
+    announce(probe, "wallbox", {"type": "GoeWallbox"})
     wait_until(lambda: httpx.get(f"{api.url}/api/pvcontrol/wallbox").json()["type"] == "GoeWallbox")
     assert _put(api, "wallbox/car_status", 1) == 422
-    probe.publish_json(f"{api.prefix}/wallbox/config", {"type": "SimulatedWallbox"})
+    announce(probe, "wallbox", {"type": "SimulatedWallbox"})
     wait_until(lambda: _put(api, "wallbox/car_status", 1) == 204)
     assert probe.wait_for(f"{api.prefix}/wallbox/car_status/set").payload == b"1"
 

@@ -18,7 +18,8 @@ from services.api.events import Broadcaster
 from services.api.picture import Picture
 from services.api.static import ui_router
 
-Publish = Callable[[ServiceName, str, str], Awaitable[None]]  # service, command name, payload
+# service, command name, payload -> whether it was handed to the broker
+Publish = Callable[[ServiceName, str, str], Awaitable[bool]]
 SIMULATED_WALLBOXES = ("SimulatedWallbox", "SimulatedWallboxWithRelay")
 Service = Literal["controller", "meter", "wallbox", "relay", "car"]
 SettablePhaseMode = Literal["AUTO", "CHARGE_1P", "CHARGE_3P"]
@@ -35,10 +36,13 @@ class Gateway:
 def api_router(gw: Gateway) -> APIRouter:
     router = APIRouter(prefix="/api/pvcontrol", tags=["pvcontrol"])
 
-    async def command(name: str, value: str) -> Response:
-        if not gw.picture.is_online("controller"):
-            raise HTTPException(status_code=503, detail="controller is offline")
-        await gw.publish("controller", name, value)
+    async def command(name: str, value: str, service: ServiceName = "controller") -> Response:
+        """Publish a command, or answer 503 with the reason when it would not reach `service`."""
+        refusal = gw.picture.command_refusal(service)
+        if refusal is not None:
+            raise HTTPException(status_code=503, detail=refusal)
+        if not await gw.publish(service, name, value):
+            raise HTTPException(status_code=503, detail="the gateway lost the MQTT broker: command not sent")
         return Response(status_code=204)
 
     @router.get("", summary="The state of every service")
@@ -77,8 +81,7 @@ def api_router(gw: Gateway) -> APIRouter:
     async def car_status(status: Annotated[CarStatus, Body()]) -> Response:
         if gw.picture.config_type("wallbox") not in SIMULATED_WALLBOXES:
             raise HTTPException(status_code=422, detail="car_status can only be set on a simulated wallbox")
-        await gw.publish("wallbox", "car_status", str(int(status)))
-        return Response(status_code=204)
+        return await command("car_status", str(int(status)), service="wallbox")
 
     return router
 

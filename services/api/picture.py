@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from pvcontrol import __version__
 from pvcontrol.models import CarData, ControllerData, MeterData, RelayData, StateDocument, WallboxData
 from pvcontrol.topics import ServiceName
+from services.api.liveness import LivenessTracker
 
 DEVICE_SERVICES: tuple[ServiceName, ...] = ("controller", "meter", "wallbox", "relay", "car")
 STATE_MODELS: dict[str, type[StateDocument]] = {
@@ -28,17 +29,26 @@ class Picture:
         self.status: dict[str, str] = {}
         self.configs: dict[str, dict[str, Any]] = {}
         self.broker_connected = False
+        self.liveness = LivenessTracker()
+
+    def connection_changed(self, connected: bool) -> None:
+        self.broker_connected = connected
+        self.liveness.reconnected()
 
     def update_state(self, service: str, payload: bytes) -> bool:
         """Store a state document; False if it is not valid (it is then ignored)."""
         try:
-            self.states[service] = STATE_MODELS[service].model_validate_json(payload)
+            state = STATE_MODELS[service].model_validate_json(payload)
         except ValidationError:
+            self.liveness.state_received(service, None)
             return False
+        self.liveness.state_received(service, state.ts)
+        self.states[service] = state
         return True
 
     def update_status(self, service: str, payload: bytes) -> None:
         self.status[service] = payload.decode("utf-8", errors="replace")
+        self.liveness.status_received(service, self.status[service])
 
     def update_config(self, service: str, payload: bytes) -> bool:
         try:
@@ -48,6 +58,7 @@ class Picture:
         if not isinstance(config, dict):
             return False
         self.configs[service] = config
+        self.liveness.config_received(service, config)
         return True
 
     def state(self, service: str) -> StateDocument:
@@ -55,7 +66,19 @@ class Picture:
         return self.states.get(service) or STATE_MODELS[service](error=NEVER_RECEIVED_ERROR)
 
     def is_online(self, service: str) -> bool:
-        return self.status.get(service) == "online"
+        return self.liveness.liveness(service) == "online"
+
+    def command_refusal(self, service: str) -> str | None:
+        """Why a command to `service` would not arrive now, or None when it would."""
+        if not self.broker_connected:
+            return "the gateway is not connected to the MQTT broker"
+        return self.liveness.reason(service)
+
+    def status_document(self) -> dict[str, str]:
+        """Each service's liveness as the UI shows it (`unknown` counts as offline there)."""
+        status: dict[str, str] = {s: self.liveness.liveness(s) for s in DEVICE_SERVICES}
+        status["api"] = "online" if self.broker_connected else "offline"  # the gateway's broker link
+        return status
 
     def config_type(self, service: str) -> str:
         return str(self.configs.get(service, {}).get("type", ""))
@@ -70,8 +93,7 @@ class Picture:
     def live_document(self) -> dict[str, Any]:
         """The document plus what the UI needs beyond the original: who is online, today's energy."""
         doc = self.document()
-        doc["status"] = {service: self.status.get(service, "offline") for service in DEVICE_SERVICES}
-        doc["status"]["api"] = "online" if self.broker_connected else "offline"  # the gateway's broker link
+        doc["status"] = self.status_document()
         controller = self.state("controller")
         assert isinstance(controller, ControllerData)
         doc["energy_today"] = {"pv": controller.energy_today_pv, "grid": controller.energy_today_grid}

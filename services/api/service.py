@@ -25,6 +25,7 @@ from services.api.picture import DEVICE_SERVICES, Picture
 
 WHOLE_STATE_MIN_INTERVAL = 1.0
 OWN_STATE_INTERVAL = 30.0
+LIVENESS_CHECK_INTERVAL = 1.0
 # Open SSE streams never end by themselves; give them this long after a stop is requested.
 SHUTDOWN_GRACE_SECONDS = 2
 
@@ -87,15 +88,30 @@ class ApiService(Service):
         return handle
 
     def _on_connection_change(self, connected: bool) -> None:
-        self.picture.broker_connected = connected
+        self.picture.connection_changed(connected)
         self.broadcaster.changed()
 
     def _changed(self) -> None:
         self.broadcaster.changed()
         self._whole_state_changed.set()
 
-    async def _publish_command(self, service: ServiceName, name: str, payload: str) -> None:
+    async def _publish_command(self, service: ServiceName, name: str, payload: str) -> bool:
+        """False when the command cannot have reached the broker. MqttLink drops commands while
+        disconnected (and logs a failed publish), so the link's state before and after tells."""
+        if not self.link.connected.is_set():
+            return False
         await self.link.publish_command(self.topics.command(service, name), payload)
+        return self.link.connected.is_set()
+
+    async def _watch_liveness(self, stop: asyncio.Event) -> None:
+        """Services also go offline by staying silent, without any message: tell the SSE clients."""
+        shown = self.picture.status_document()
+        while not stop.is_set():
+            await sleep_or_stop(stop, LIVENESS_CHECK_INTERVAL)
+            status = self.picture.status_document()
+            if status != shown:
+                shown = status
+                self.broadcaster.changed()
 
     async def _publish_discovery(self) -> None:
         """Once at start and again when the relay turns up or goes (the phase-mode select)."""
@@ -138,6 +154,7 @@ class ApiService(Service):
                 tasks.create_task(self.broadcaster.run(stop)),
                 tasks.create_task(self._publish_whole_state(stop)),
                 tasks.create_task(self._publish_own_state(stop)),
+                tasks.create_task(self._watch_liveness(stop)),
             ]
             serving = tasks.create_task(server.serve())
             await stop.wait()
