@@ -1,9 +1,16 @@
-"""Where the MQTT broker is: parsed from `mqtt://[user:password@]host[:port]`."""
+"""Where the MQTT broker is and how to log in: `mqtt://[user:password@]host[:port]` plus the `mqtt.*`
+settings (username, password or password_file, TLS files), which take precedence over the URL."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import ssl
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from pvcontrol.settings import MqttSettings
 
 
 @dataclass(frozen=True)
@@ -13,6 +20,9 @@ class BrokerAddress:
     tls: bool = False
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    ca_file: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
 
     @classmethod
     def parse(cls, url: str) -> BrokerAddress:
@@ -25,6 +35,31 @@ class BrokerAddress:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
         )
+
+    @classmethod
+    def from_settings(cls, mqtt: MqttSettings) -> BrokerAddress:
+        """The URL, overridden by the explicit settings. Reads `password_file` (OSError if it cannot)."""
+        address = cls.parse(mqtt.url)
+        password = mqtt.read_password()
+        return replace(
+            address,
+            tls=address.tls or mqtt.ca_file is not None or mqtt.client_cert is not None,
+            username=mqtt.username or address.username,
+            password=password if password is not None else address.password,
+            ca_file=mqtt.ca_file,
+            client_cert=mqtt.client_cert,
+            client_key=mqtt.client_key,
+        )
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context to connect with, None without TLS. Raises `ssl.SSLError` or `OSError` for
+        certificate files that cannot be used."""
+        if not self.tls:
+            return None
+        context = ssl.create_default_context(cafile=self.ca_file)
+        if self.client_cert is not None:
+            context.load_cert_chain(self.client_cert, self.client_key)
+        return context
 
     def __str__(self) -> str:
         """For logs: never the credentials."""

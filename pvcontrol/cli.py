@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -127,8 +128,7 @@ def metrics_port(name: str, settings: Settings) -> int:
     return port
 
 
-async def run(services: Sequence[Service], settings: Settings) -> None:
-    broker = BrokerAddress.parse(settings.mqtt.url)
+async def run(services: Sequence[Service], settings: Settings, broker: BrokerAddress) -> None:
     if len(services) == 1:
         serve_metrics(metrics_port(services[0].name, settings), services[0].log)
 
@@ -162,7 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pvcontrol: {describe(e)}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     names = SERVICE_COMMANDS if args.command == "all" else (args.command,)
-    broker = BrokerAddress.parse(settings.mqtt.url)
+    try:
+        broker = BrokerAddress.from_settings(settings.mqtt)
+        broker.ssl_context()  # a bad certificate or key stops the program here, not at every reconnect
+    except (OSError, ssl.SSLError) as e:
+        print(f"pvcontrol: cannot use the MQTT TLS or password files: {e}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     topics = Topics(settings.mqtt.prefix)
     try:
         services = [build(name, settings, broker, topics, args.hostname) for name in names]
@@ -170,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pvcontrol: cannot set up the {args.command} service: {e}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     try:
-        asyncio.run(run(services, settings))
+        asyncio.run(run(services, settings, broker))
     except EmbeddedBrokerRefused as e:
         print(f"pvcontrol: {e}", file=sys.stderr)
         return EXIT_BAD_CONFIG

@@ -12,7 +12,17 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    field_validator,
+    model_validator,
+)
+from pydantic_core.core_schema import ValidationInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 
@@ -21,11 +31,59 @@ class Section(BaseModel):
 
 
 class MqttSettings(Section):
+    """Credentials: `username` overrides the URL's user; `password` (PVC_MQTT__PASSWORD) or `password_file`
+    (not both) override the URL's password, so the password need not show in the process list. TLS is on
+    with `mqtts://` or any of the certificate files."""
+
     url: str = "mqtt://localhost:1883"
     prefix: str = "pvcontrol"
     embedded_broker: bool = Field(
         default=True, description="`pvcontrol all` only: start a broker at `url` if none answers"
     )
+    username: str | None = Field(default=None, min_length=1)
+    password: SecretStr | None = None
+    password_file: Path | None = Field(default=None, description="a file holding the password (stripped)")
+    ca_file: Path | None = Field(default=None, description="PEM CA certificates that sign the broker's")
+    client_cert: Path | None = Field(default=None, description="PEM client certificate (may hold the key)")
+    client_key: Path | None = Field(default=None, description="PEM key of client_cert")
+
+    @field_validator("password_file", "ca_file", "client_cert", "client_key")
+    @classmethod
+    def _readable_file(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            try:
+                with path.open("rb"):
+                    pass
+            except OSError as e:
+                raise ValueError(f"cannot read {path}: {e.strerror}") from e
+            if path.is_dir():
+                raise ValueError(f"{path} is a directory")
+        return path
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MqttSettings:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("set mqtt.password or mqtt.password_file, not both")
+        if self.client_key is not None and self.client_cert is None:
+            raise ValueError("mqtt.client_key needs mqtt.client_cert")
+        if self.password_file is not None and not self.read_password():
+            raise ValueError(f"mqtt.password_file {self.password_file} is empty")
+        if self.has_password() and not (self.username or urlsplit(self.url).username):
+            raise ValueError("an MQTT password needs a user: mqtt.username or user@ in mqtt.url")
+        return self
+
+    def read_password(self) -> str | None:
+        """The password of `password` or `password_file`, None if neither is set."""
+        if self.password is not None:
+            return self.password.get_secret_value()
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        return None
+
+    def has_password(self) -> bool:
+        return (
+            self.password is not None or self.password_file is not None or bool(urlsplit(self.url).password)
+        )
 
     @field_validator("url")
     @classmethod
@@ -108,6 +166,9 @@ class WallboxBase(Section):
     min_supported_current: int = Field(default=6, ge=1, le=32)
     max_supported_current: int = Field(default=16, ge=1, le=32)
     switch_phases_reset_delay: float = Field(default=2.0, ge=0)
+    controller_timeout: float = Field(
+        default=120.0, gt=0, description="s without controller state in a PV mode until charging stops"
+    )
 
 
 class SimulatedWallboxConfig(WallboxBase):
@@ -176,6 +237,10 @@ class SkodaCarConfig(CarBase):
 class RelayBase(Section):
     metrics_port: int = Field(default=9104, ge=0, le=65535)
     stale_after: float = Field(default=90.0, gt=0, description="s; older wallbox data blocks switching")
+    idle_settle: float = Field(
+        default=15.0, ge=0, description="s the wallbox must have reported no load (>= 2 wallbox polls)"
+    )
+    plant_power_limit: float = Field(default=50_000.0, gt=0, description="W; more is implausible")
     publish_interval: float = Field(default=30.0, gt=0)
 
 
@@ -212,8 +277,26 @@ class ControllerSettings(Section):
     unplug_off_delay: float = Field(default=300.0, ge=0)
     stale_after: float = Field(default=90.0, gt=0)
     prio_auto_soc_threshold: float = Field(default=50.0, ge=0, le=100)
+    # `original`: docs/CONTROL.md exactly; `tracking`: services/controller/tracking.py with these settings
+    strategy: Literal["original", "tracking"] = "original"
+    tracking_start_delay: float = Field(default=60.0, ge=0, description="s a surplus must last to start")
+    tracking_stop_delay: float = Field(default=120.0, ge=0, description="s PV_ALL runs below its minimum")
+    tracking_max_grid_time: float = Field(
+        default=10.0, ge=0, description="s PV_ONLY may draw from the grid before it stops"
+    )
+    tracking_tolerance: float = Field(default=100.0, ge=0, description="W of surplus a step up needs")
+    tracking_phase_up_delay: float = Field(default=120.0, ge=0, description="s before 1 -> 3 phases")
+    tracking_phase_down_delay: float = Field(default=60.0, ge=0, description="s before 3 -> 1 phases")
+    tracking_phase_min_dwell: float = Field(default=600.0, ge=0, description="s between relay switches")
+    tracking_phase_switches_per_day: int = Field(default=10, ge=0, description="relay switches in 24 h")
+    tracking_prio_auto_soc_threshold: float = Field(
+        default=100.0, ge=0, le=100, description="priority AUTO: home battery first below this SOC (%)"
+    )
     min_supported_current: int = Field(default=6, ge=1, le=32)
     max_supported_current: int = Field(default=16, ge=1, le=32)
+    plant_power_limit: float = Field(
+        default=50_000.0, gt=0, description="W; a reading with a larger |power| is implausible (ignored)"
+    )
 
 
 # --- api -----------------------------------------------------------------------------------------
@@ -225,6 +308,22 @@ class ApiSettings(Section):
     port: int = Field(default=8080, ge=0, le=65535)
     basehref: str = ""
     ui_dir: Path | None = Field(default=None, description="built UI; default: ui/dist/pvcontrol/browser")
+    auth_token: SecretStr | None = Field(
+        default=None, description="when set, every PUT needs `Authorization: Bearer <token>`"
+    )
+    auth_read: bool = Field(default=False, description="reads (GET, SSE) need the token too")
+
+    @field_validator("auth_token")
+    @classmethod
+    def _empty_token_is_none(cls, token: SecretStr | None) -> SecretStr | None:
+        return token if token is not None and token.get_secret_value() else None
+
+    @field_validator("auth_read")
+    @classmethod
+    def _read_auth_needs_token(cls, auth_read: bool, info: ValidationInfo) -> bool:
+        if auth_read and info.data.get("auth_token") is None:
+            raise ValueError("needs api.auth_token")
+        return auth_read
 
 
 def _type_of(default: str) -> Any:
