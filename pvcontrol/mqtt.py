@@ -104,7 +104,8 @@ class MqttLink:
 
     def _make_client(self) -> aiomqtt.Client:
         status = self.topics.status(self.service)
-        return aiomqtt.Client(
+        paho_log = logging.getLogger(f"mqtt.{self.client_id}")
+        client = aiomqtt.Client(
             self.broker.host,
             self.broker.port,
             username=self.broker.username,
@@ -116,7 +117,10 @@ class MqttLink:
             keepalive=30,
             # Commands are tiny and latency-bound: without this, Nagle + delayed ACK add ~40 ms each.
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+            logger=paho_log,
         )
+        _fail_fast_when_dropped_before_connack(client, paho_log)
+        return client
 
     async def _session(self, stop: asyncio.Event) -> None:
         async with self._make_client() as client:
@@ -201,3 +205,36 @@ class MqttLink:
 
 def is_command(topic: str) -> bool:
     return topic.endswith("/set")
+
+
+def _fail_fast_when_dropped_before_connack(client: aiomqtt.Client, paho_log: logging.Logger) -> None:
+    """A broker that drops the connection before its CONNACK (with TLS 1.3 a missing client certificate is
+    only reported after the handshake) would leave aiomqtt waiting for its whole timeout while paho logs
+    the reason as a line of its own. Fail the attempt at once with that reason: one retry line per attempt.
+
+    Uses aiomqtt 2's private `_connected`/`_lock`/`_client` (pinned in pyproject.toml)."""
+    reasons: list[str] = []
+
+    def connecting() -> bool:
+        return client._lock.locked() and not client._connected.done()
+
+    def keep_reason(record: logging.LogRecord) -> bool:
+        if connecting() and record.levelno >= logging.ERROR:
+            reasons.append(record.getMessage())
+            return False
+        return True
+
+    for old in list(paho_log.filters):
+        paho_log.removeFilter(old)
+    paho_log.addFilter(keep_reason)
+    paho = client._client
+    aiomqtt_on_disconnect = paho.on_disconnect
+
+    def on_disconnect(*args: Any) -> None:
+        if aiomqtt_on_disconnect is not None:
+            aiomqtt_on_disconnect(*args)
+        if connecting():
+            reason = reasons[-1] if reasons else "the broker closed the connection"
+            client._connected.set_exception(aiomqtt.MqttError(reason))
+
+    paho.on_disconnect = on_disconnect
