@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, FastAPI, HTTPException, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pvcontrol import __version__
 from pvcontrol.models import CarStatus, ChargeMode, Priority
 from pvcontrol.topics import ServiceName
+from services.api.auth import Auth
 from services.api.events import Broadcaster
 from services.api.picture import Picture
 from services.api.static import ui_router
@@ -31,10 +32,13 @@ class Gateway:
     broadcaster: Broadcaster
     publish: Publish
     is_ready: Callable[[], bool]
+    auth: Auth = field(default_factory=Auth)
 
 
 def api_router(gw: Gateway) -> APIRouter:
     router = APIRouter(prefix="/api/pvcontrol", tags=["pvcontrol"])
+    read = [Depends(gw.auth.read_guard())]
+    write = [Depends(gw.auth.write_guard())]
 
     async def command(name: str, value: str, service: ServiceName = "controller") -> Response:
         """Publish a command, or answer 503 with the reason when it would not reach `service`."""
@@ -45,11 +49,15 @@ def api_router(gw: Gateway) -> APIRouter:
             raise HTTPException(status_code=503, detail="the gateway lost the MQTT broker: command not sent")
         return Response(status_code=204)
 
-    @router.get("", summary="The state of every service")
+    @router.get("", summary="The state of every service", dependencies=read)
     async def whole() -> dict[str, Any]:
         return gw.picture.document()
 
-    @router.get("/events", summary="Server-Sent Events: a `state` event on every change")
+    @router.get(
+        "/events",
+        summary="Server-Sent Events: a `state` event on every change",
+        dependencies=[Depends(gw.auth.events_guard())],
+    )
     async def events() -> StreamingResponse:
         return StreamingResponse(
             gw.broadcaster.stream(),
@@ -57,19 +65,34 @@ def api_router(gw: Gateway) -> APIRouter:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @router.get("/{service}", summary="Type, configuration and state of one service")
+    @router.get("/{service}", summary="Type, configuration and state of one service", dependencies=read)
     async def one(service: Service) -> dict[str, Any]:
         return gw.picture.service_document(service)
 
-    @router.put("/controller/desired_mode", status_code=204, summary="Set the charge mode")
+    @router.put(
+        "/controller/desired_mode",
+        status_code=204,
+        summary="Set the charge mode",
+        dependencies=write,
+    )
     async def desired_mode(mode: Annotated[ChargeMode, Body()]) -> Response:
         return await command("desired_mode", mode.value)
 
-    @router.put("/controller/phase_mode", status_code=204, summary="Set the phase mode")
+    @router.put(
+        "/controller/phase_mode",
+        status_code=204,
+        summary="Set the phase mode",
+        dependencies=write,
+    )
     async def phase_mode(mode: Annotated[SettablePhaseMode, Body()]) -> Response:
         return await command("phase_mode", mode)
 
-    @router.put("/controller/desired_priority", status_code=204, summary="Set the priority")
+    @router.put(
+        "/controller/desired_priority",
+        status_code=204,
+        summary="Set the priority",
+        dependencies=write,
+    )
     async def desired_priority(priority: Annotated[Priority, Body()]) -> Response:
         return await command("desired_priority", priority.value)
 
@@ -77,6 +100,7 @@ def api_router(gw: Gateway) -> APIRouter:
         "/controller/wallbox/car_status",
         status_code=204,
         summary="Plug a simulated car in or out (simulated wallbox only)",
+        dependencies=write,
     )
     async def car_status(status: Annotated[CarStatus, Body()]) -> Response:
         if gw.picture.config_type("wallbox") not in SIMULATED_WALLBOXES:

@@ -20,6 +20,7 @@ from pvcontrol.settings import ApiSettings, public_config
 from pvcontrol.topics import ServiceName, Topics
 from services.api import discovery
 from services.api.app import Gateway, create_app
+from services.api.auth import Auth
 from services.api.events import Broadcaster
 from services.api.picture import DEVICE_SERVICES, Picture
 
@@ -54,7 +55,13 @@ class ApiService(Service):
             self.link.on(topics.status(service), self._status_handler(service))
             self.link.on(topics.config(service), self._config_handler(service))
         self.app: FastAPI = create_app(
-            Gateway(self.picture, self.broadcaster, self._publish_command, self.link.connected.is_set),
+            Gateway(
+                self.picture,
+                self.broadcaster,
+                self._publish_command,
+                self.link.connected.is_set,
+                Auth(config.auth_token, config.auth_read),
+            ),
             basehref=config.basehref,
             ui_dir=config.ui_dir,
         )
@@ -138,6 +145,10 @@ class ApiService(Service):
             await sleep_or_stop(stop, OWN_STATE_INTERVAL)
 
     async def main(self, stop: asyncio.Event) -> None:
+        if self.config.auth_token is None:
+            self.log.info("no api.auth_token: anyone who reaches the gateway can send commands")
+        else:
+            self.log.info("commands need the token%s", ", reads too" if self.config.auth_read else "")
         await self._publish_discovery()
         server = EmbeddedServer(
             uvicorn.Config(
