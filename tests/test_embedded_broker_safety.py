@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.embedded_broker import why_unsafe
@@ -44,6 +45,30 @@ def test_credentials_in_the_url_and_no_broker_exit_2_and_leave_the_port_free() -
     result = run_all(f"mqtt://admin:s3cret@127.0.0.1:{port}")
     assert_refused(result, "credentials")
     assert "s3cret" not in result.stderr
+    assert not accepts(port)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"PVC_MQTT__USERNAME": "pvcontrol", "PVC_MQTT__PASSWORD": "s3cret"}, "credentials"),
+        ({"PVC_MQTT__USERNAME": "pvcontrol"}, "credentials"),
+    ],
+    ids=["username-and-password", "username"],
+)
+def test_credentials_or_tls_in_the_settings_and_no_broker_exit_2(env: dict[str, str], named: str) -> None:
+    port = free_port()
+    result = run_all(f"mqtt://127.0.0.1:{port}", env)
+    assert_refused(result, named)
+    assert "s3cret" not in result.stderr
+    assert not accepts(port)
+
+
+def test_a_ca_file_and_no_broker_exit_2(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(ca))
+    port = free_port()
+    assert_refused(run_all(f"mqtt://127.0.0.1:{port}", {"PVC_MQTT__CA_FILE": str(ca)}), "TLS")
     assert not accepts(port)
 
 
