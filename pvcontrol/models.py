@@ -52,7 +52,8 @@ def now() -> float:
 class StateDocument(BaseModel):
     """Common part of every `P/<service>/state` document."""
 
-    model_config = ConfigDict(extra="ignore")
+    # NaN and infinities are no readings: a document holding one is invalid as a whole.
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     ts: float = 0.0
     error: int = Field(default=0, ge=0)
@@ -113,5 +114,5 @@ class ControllerData(StateDocument):
     allow_charging_wish: bool | None = None
     allow_charging_delay: float | None = None
     energy_day: str | None = None
-    energy_today_pv: float = 0.0
-    energy_today_grid: float = 0.0
+    energy_today_pv: float = Field(default=0.0, ge=0)
+    energy_today_grid: float = Field(default=0.0, ge=0)

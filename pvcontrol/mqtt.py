@@ -192,6 +192,10 @@ class MqttLink:
             # A handler bug must not take the service down; it is logged with its traceback.
             self.log.exception("handler for %s failed", topic)
 
+    async def report_rejection(self, topic: str, payload: bytes, reason: str) -> None:
+        """A command refused after its handler returned (e.g. a deferred switch): log and error topic."""
+        await self._reject(topic, payload, reason)
+
     async def _reject(self, topic: str, payload: bytes, reason: str) -> None:
         self._rejections.warning(topic, "rejected command on %s: %s", topic, reason)
         error = {

@@ -119,7 +119,7 @@ def test_wallbox_state_younger_than_the_stale_limit_allows_switching(
         pytest.param({"power": 50.0}, "charging", id="power"),
         pytest.param({"phases_out": 3, "power": 11000, "car_status": 2}, "charging", id="charging"),
         pytest.param({"age": 200}, "stale", id="stale"),
-        pytest.param(None, "no wallbox state", id="no-wallbox-state"),
+        pytest.param(None, "no trusted wallbox state", id="no-wallbox-state"),
     ],
 )
 def test_refuses_to_switch_unless_the_wallbox_is_known_idle(
@@ -154,7 +154,7 @@ def test_stale_limit_is_a_setting(probe: MqttProbe, prefix: str, mqtt_broker: Br
 
 def test_rejects_invalid_phase_values(probe: MqttProbe, prefix: str, relay: ServiceProcess) -> None:
     probe.publish_json(f"{prefix}/wallbox/state", idle_wallbox())
-    for payload in ("2", "abc", "0", "4", "1.5", "", '{"phases": 3}'):
+    for payload in ("2", "abc", "0", "4", "1.5", "3.0", "\uff13", '{"phases": 3}'):
         mark = set_phases(probe, prefix, payload)
         wait_error(probe, prefix, payload, after=mark)
     error_mark = probe.mark()

@@ -7,3 +7,4 @@ from pvcontrol.models import ChargeMode
 MODE = Enum("pvcontrol_controller_mode", "Effective charge mode", states=[m.value for m in ChargeMode])
 TOTAL_CHARGED = Counter("pvcontrol_controller_total_charged_energy_wh", "Energy charged into the car")
 CHARGED = Counter("pvcontrol_controller_charged_energy_wh", "Energy charged by source", ["source"])
+FAILED_CYCLES = Counter("pvcontrol_controller_failed_cycles", "Control cycles that raised")

@@ -20,8 +20,10 @@ from pvcontrol.models import (
     WallboxData,
     now,
 )
+from pvcontrol.readings import TrustedReading
 from pvcontrol.service import Service, sleep_or_stop
 from pvcontrol.settings import ControllerSettings, public_config
+from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from services.controller import metrics
 from services.controller.law import Commands, CycleResult, LawInputs, LawState, control_cycle, initial_state
@@ -41,6 +43,10 @@ class ControllerService(Service):
         super().__init__(broker, topics)
         self.config = config
         self.law_state: LawState = initial_state(config)
+        # An implausible or invalid reading replaces the last one with None: treated like stale data.
+        self._meter_reading = TrustedReading(MeterData, "meter", self.log, config.plant_power_limit)
+        self._wallbox_reading = TrustedReading(WallboxData, "wallbox", self.log, config.plant_power_limit)
+        self._failing_cycles = Episode(self.log, "control cycle failed; PV charging stopped")
         self.meter: MeterData | None = None
         self.wallbox: WallboxData | None = None
         self.relay: RelayData | None = None
@@ -67,10 +73,10 @@ class ControllerService(Service):
     # --- readings ---------------------------------------------------------------------------------
 
     async def _on_meter(self, payload: bytes) -> None:
-        self.meter = self.parse_state(MeterData, payload, "meter") or self.meter
+        self.meter = self._meter_reading.receive(payload)
 
     async def _on_wallbox(self, payload: bytes) -> None:
-        self.wallbox = self.parse_state(WallboxData, payload, "wallbox") or self.wallbox
+        self.wallbox = self._wallbox_reading.receive(payload)
 
     async def _on_relay(self, payload: bytes) -> None:
         self.relay = self.parse_state(RelayData, payload, "relay") or self.relay
@@ -186,13 +192,16 @@ class ControllerService(Service):
         before = self.law_state
         try:
             result = control_cycle(before, self.config, inputs)
-        except Exception:
+        except Exception as e:
             # A bug on some unforeseen input must neither stop the controller nor leave the car
-            # charging from the grid in a PV mode: stop charging and try again next cycle.
-            self.log.exception("control cycle failed")
+            # charging from the grid in a PV mode: stop charging and try again next cycle. The
+            # traceback is logged once per episode, not every cycle.
+            self._failing_cycles.seen(f"{type(e).__name__}: {e}", exc_info=True)
+            metrics.FAILED_CYCLES.inc()
             if before.desired_mode in (ChargeMode.PV_ONLY, ChargeMode.PV_ALL):
                 await self._send(Commands(allow_charging=False))
             return
+        self._failing_cycles.over()
         self.law_state = result.state
         self._pending_wish = result.allow_charging_wish
         self._account(result, at)

@@ -9,13 +9,14 @@ from typing import Any
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.commands import CommandError, parse_bool, parse_enum, parse_int, parse_text
 from pvcontrol.device import DeviceError
-from pvcontrol.models import CarStatus, RelayData, WallboxData, WbError
+from pvcontrol.models import CarStatus, ControllerData, RelayData, WallboxData, WbError
 from pvcontrol.polling import Poller
-from pvcontrol.service import Service
+from pvcontrol.service import Service, sleep_or_stop
 from pvcontrol.settings import WallboxSettings, public_config
 from pvcontrol.topics import Topics
 from services.wallbox import metrics
 from services.wallbox.device import Wallbox
+from services.wallbox.failsafe import ControllerWatchdog
 
 
 def check_relay_phases(data: WallboxData, relay: RelayData | None) -> WallboxData:
@@ -52,6 +53,8 @@ class WallboxService(Service):
         self.link.on(topics.command("wallbox", "reset"), self._on_reset)
         self.link.on(topics.command("wallbox", "car_status"), self._on_car_status)
         self.link.on(topics.state("relay"), self._on_relay_state)
+        self.failsafe = ControllerWatchdog(config.controller_timeout, self.log)
+        self.link.on_delivery(topics.state("controller"), self._on_controller_state)
 
     def config_document(self) -> dict[str, Any]:
         return public_config(self.config)
@@ -114,9 +117,28 @@ class WallboxService(Service):
         except CommandError as e:
             self.log.warning("%s", e)
 
+    async def _on_controller_state(self, payload: bytes, retained: bool) -> None:
+        state = self.parse_state(ControllerData, payload, "controller")
+        if state is not None:
+            self.failsafe.heard(state, live=not retained)
+
+    async def _watch_controller(self, stop: asyncio.Event) -> None:
+        """Stop PV charging when the controller (or the broker) has gone silent: nobody else would."""
+        while not stop.is_set():
+            await sleep_or_stop(stop, self.failsafe.check_interval)
+            if self.failsafe.should_stop():
+                try:
+                    await self._write("allow_charging=False (failsafe)", self.wallbox.allow_charging(False))
+                except CommandError as e:
+                    self.log.warning("failsafe stop failed, retrying: %s", e)
+                else:
+                    self.failsafe.stopped()
+
     async def main(self, stop: asyncio.Event) -> None:
         try:
-            await self.poller.run(self.config.poll_interval, stop)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._watch_controller(stop))
+                await self.poller.run(self.config.poll_interval, stop)
         finally:
             if self._reset_task is not None:
                 self._reset_task.cancel()
