@@ -7,14 +7,28 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.helpers import accepts, wait_until
+from tests.helpers import Broker, accepts, wait_until
 
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto"
+ACL = DEPLOY / "acl"
+
+
+@dataclass(frozen=True)
+class BrokerAt(Broker):
+    """A broker a service process reaches with a URL of the test's choice (mqtts://, user:password@)."""
+
+    given_url: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.given_url
 
 
 @contextmanager
@@ -66,9 +80,32 @@ def connect_result(port: int, username: str | None = None, password: str | None 
         client.connect("127.0.0.1", port)
     except OSError as e:
         return f"connection failed: {e}"
-    client.loop_start()
     try:
-        return wait_until(lambda: answers[0] if answers else None, 10, "the CONNACK")
+        # The network loop in this thread: a background loop would take up to 1 s to notice its end.
+        def answer() -> str | None:
+            if not answers:
+                client.loop(0.05)
+            return answers[0] if answers else None
+
+        return wait_until(answer, 10, "the CONNACK")
     finally:
         client.disconnect()
-        client.loop_stop()
+
+
+def deployed_config(port: int, passwd: Path) -> str:
+    """deploy/mosquitto/mosquitto.conf with a free port, the test's password file and the repo's ACL, without
+    persistence. Fails if the deployed file stops asking for passwords or the ACL."""
+    lines, keys = [], set()
+    for line in (DEPLOY / "mosquitto.conf").read_text().splitlines():
+        key = line.split(" ", 1)[0]
+        keys.add(key)
+        if key == "listener":
+            lines.append(f"listener {port} 127.0.0.1")
+        elif key == "password_file":
+            lines.append(f"password_file {passwd}")
+        elif key == "acl_file":
+            lines.append(f"acl_file {ACL}")
+        elif not key.startswith(("persistence", "autosave")):
+            lines.append(line)
+    assert {"listener", "allow_anonymous", "password_file", "acl_file"} <= keys
+    return "\n".join(lines) + "\n"

@@ -18,21 +18,10 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.custom_mosquitto import custom_mosquitto, password_file
+from tests.custom_mosquitto import BrokerAt, custom_mosquitto, password_file
 from tests.helpers import Broker, MqttProbe, ServiceProcess, free_port, running, wait_until
 
 PASSWORD = "relay-pw-8c1f"
-
-
-@dataclass(frozen=True)
-class BrokerAt(Broker):
-    """A broker the service reaches with a URL of the test's choice (scheme, user@)."""
-
-    given_url: str = ""
-
-    @property
-    def url(self) -> str:
-        return self.given_url
 
 
 @dataclass(frozen=True)
