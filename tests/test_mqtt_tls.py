@@ -160,6 +160,22 @@ def test_a_broker_certificate_from_another_ca_is_refused(
         assert "CERTIFICATE_VERIFY_FAILED" in process.log()
 
 
+def test_a_broker_certificate_for_another_host_is_refused(
+    tls_broker: Listeners, pki: Pki, prefix: str, tmp_path: Path
+) -> None:
+    """The broker's certificate names 127.0.0.1 only; reached as `localhost`, it does not match."""
+    url = f"mqtts://localhost:{tls_broker.protected_port}"
+    env = {
+        "PVC_MQTT__CA_FILE": str(pki.ca),
+        "PVC_MQTT__CLIENT_CERT": str(pki.client_cert),
+        "PVC_MQTT__CLIENT_KEY": str(pki.client_key),
+    }
+    with relay(url, tls_broker.protected_port, prefix, tmp_path, env) as process:
+        assert_keeps_retrying(process, url)
+        assert "CERTIFICATE_VERIFY_FAILED" in process.log()
+        assert "Hostname mismatch" in process.log()
+
+
 # --- passwords ------------------------------------------------------------------------------------
 
 
