@@ -32,7 +32,12 @@ log = logging.getLogger("pvcontrol")
 
 def parser() -> argparse.ArgumentParser:
     shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument("--mqtt", metavar="URL", help="broker, mqtt://[user:password@]host[:port]")
+    shared.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="broker, mqtt[s]://[user@]host[:port] (the password belongs in PVC_MQTT__PASSWORD or "
+        "mqtt.password_file: a URL here shows in the process list)",
+    )
     shared.add_argument("-c", "--config", type=Path, metavar="FILE", help="JSON or YAML configuration")
     shared.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     shared.add_argument("--metrics-port", type=int, metavar="PORT", help="0 turns the endpoint off")
