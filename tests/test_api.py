@@ -226,3 +226,23 @@ def test_basehref_serves_ui_and_api_under_prefix(
         assert redirect.headers["location"].endswith("/pvcontrol/")
         assert httpx.get(f"{url}/pvcontrol/api/pvcontrol").json()["version"]
         assert httpx.get(f"{url}/api/pvcontrol").status_code == 200
+
+
+def test_shutdown_with_sse_clients_is_clean(mqtt_broker: Broker, prefix: str, tmp_path: Path) -> None:
+    port = free_port()
+    with running(["api", "--port", str(port), "--host", "127.0.0.1"], mqtt_broker, prefix, tmp_path) as api:
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _ready(url), 20, "gateway ready")
+        with (
+            httpx.stream("GET", f"{url}/api/pvcontrol/events", timeout=20) as first,
+            httpx.stream("GET", f"{url}/api/pvcontrol/events", timeout=20) as second,
+        ):
+            lines = [stream.iter_lines() for stream in (first, second)]
+            for stream_lines in lines:
+                assert next(_sse_events(stream_lines))["version"]
+            assert api.terminate() == 0
+            # The gateway ended the streams properly (a cut one raises RemoteProtocolError here).
+            for stream_lines in lines:
+                list(stream_lines)
+        assert "Traceback" not in api.log()
+        assert "timeout graceful shutdown exceeded" not in api.log()

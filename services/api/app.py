@@ -10,10 +10,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BeforeValidator
 
 from pvcontrol import __version__
 from pvcontrol.models import CarStatus, ChargeMode, Priority
 from pvcontrol.topics import ServiceName
+from services.api import errors
 from services.api.auth import Auth
 from services.api.events import Broadcaster
 from services.api.picture import Picture
@@ -24,6 +26,13 @@ Publish = Callable[[ServiceName, str, str], Awaitable[bool]]
 SIMULATED_WALLBOXES = ("SimulatedWallbox", "SimulatedWallboxWithRelay")
 Service = Literal["controller", "meter", "wallbox", "relay", "car"]
 SettablePhaseMode = Literal["AUTO", "CHARGE_1P", "CHARGE_3P"]
+
+
+def plain_int(value: object) -> int:
+    """A JSON integer, not `true`, `1.0` or `"1"` (which pydantic would also take for 1)."""
+    if type(value) is not int:
+        raise ValueError("expected a plain integer")
+    return value
 
 
 @dataclass
@@ -102,7 +111,7 @@ def api_router(gw: Gateway) -> APIRouter:
         summary="Plug a simulated car in or out (simulated wallbox only)",
         dependencies=write,
     )
-    async def car_status(status: Annotated[CarStatus, Body()]) -> Response:
+    async def car_status(status: Annotated[CarStatus, BeforeValidator(plain_int), Body()]) -> Response:
         if gw.picture.config_type("wallbox") not in SIMULATED_WALLBOXES:
             raise HTTPException(status_code=422, detail="car_status can only be set on a simulated wallbox")
         return await command("car_status", str(int(status)), service="wallbox")
@@ -133,6 +142,7 @@ def ops_router(gw: Gateway) -> APIRouter:
 
 def create_app(gw: Gateway, basehref: str = "", ui_dir: Path | None = None) -> FastAPI:
     app = FastAPI(title="pv-control", version=__version__, description="Charge the car from solar power.")
+    errors.install(app)
     prefix = f"/{basehref.strip('/')}" if basehref.strip("/") else ""
     for router in (api_router(gw), ops_router(gw)):
         app.include_router(router)

@@ -19,9 +19,14 @@ class Mailbox:
     def __init__(self) -> None:
         self._latest: str | None = None
         self._ready = asyncio.Event()
+        self.closed = False
 
     def put(self, event: str) -> None:
         self._latest = event
+        self._ready.set()
+
+    def close(self) -> None:
+        self.closed = True
         self._ready.set()
 
     async def take(self, timeout: float) -> str | None:
@@ -44,6 +49,7 @@ class Broadcaster:
         self._snapshot = snapshot
         self._clients: set[Mailbox] = set()
         self._changed = asyncio.Event()
+        self._closed = False
 
     @property
     def client_count(self) -> int:
@@ -62,13 +68,24 @@ class Broadcaster:
                 mailbox.put(event)
             await asyncio.sleep(MIN_INTERVAL)
 
+    def close(self) -> None:
+        """End every stream, so a shutdown need not cut open connections (uvicorn would then log a
+        traceback for each); the clients reconnect by themselves."""
+        self._closed = True
+        for mailbox in self._clients:
+            mailbox.close()
+
     async def stream(self) -> AsyncIterator[str]:
         mailbox = Mailbox()
+        if self._closed:
+            return
         self._clients.add(mailbox)
         try:
             yield format_event(self._snapshot())
-            while True:
+            while not mailbox.closed:
                 event = await mailbox.take(KEEPALIVE_SECONDS)
+                if mailbox.closed:
+                    return
                 yield event if event is not None else ": keep-alive\n\n"
         finally:
             self._clients.discard(mailbox)

@@ -169,6 +169,7 @@ class ApiService(Service):
             ]
             serving = tasks.create_task(server.serve())
             await stop.wait()
+            self.broadcaster.close()
             server.should_exit = True
             for task in background:
                 task.cancel()

@@ -48,8 +48,12 @@ def ui_router(ui_dir: Path | None, base: str = "/") -> APIRouter:
             return HTMLResponse(NOT_BUILT, headers={"Cache-Control": NOT_CACHED})
         if path.startswith("api/"):
             raise HTTPException(status_code=404)
-        file = (root / path).resolve()
-        if path and file.is_file() and file.is_relative_to(root):
+        try:
+            file = (root / path).resolve()
+            is_file = bool(path) and file.is_relative_to(root) and file.is_file()
+        except (OSError, ValueError) as e:  # a NUL byte, a name too long for the file system
+            raise HTTPException(status_code=404) from e
+        if is_file:
             cache = IMMUTABLE if HASHED.search(file.name) else NOT_CACHED
             return FileResponse(file, headers={"Cache-Control": cache})
         return index_page(index)
