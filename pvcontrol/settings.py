@@ -280,7 +280,7 @@ class ControllerSettings(Section):
     # `original`: docs/CONTROL.md exactly; `tracking`: services/controller/tracking.py with these settings
     strategy: Literal["original", "tracking"] = "original"
     tracking_start_delay: float = Field(default=60.0, ge=0, description="s a surplus must last to start")
-    tracking_stop_delay: float = Field(default=120.0, ge=0, description="s PV_ALL runs below its minimum")
+    tracking_stop_delay: float = Field(default=90.0, ge=0, description="s PV_ALL runs below its minimum")
     tracking_max_grid_time: float = Field(
         default=10.0, ge=0, description="s PV_ONLY may draw from the grid before it stops"
     )
@@ -289,8 +289,8 @@ class ControllerSettings(Section):
     tracking_phase_down_delay: float = Field(default=60.0, ge=0, description="s before 3 -> 1 phases")
     tracking_phase_min_dwell: float = Field(default=600.0, ge=0, description="s between relay switches")
     tracking_phase_switches_per_day: int = Field(default=10, ge=0, description="relay switches in 24 h")
-    tracking_prio_auto_soc_threshold: float = Field(
-        default=100.0, ge=0, le=100, description="priority AUTO: home battery first below this SOC (%)"
+    tracking_pv_all_prio_auto_soc_threshold: float = Field(
+        default=100.0, ge=0, le=100, description="PV_ALL, priority AUTO: home battery first below this SOC"
     )
     min_supported_current: int = Field(default=6, ge=1, le=32)
     max_supported_current: int = Field(default=16, ge=1, le=32)

@@ -65,6 +65,8 @@ class CycleResult:
     charged_grid_wh: float = 0.0
     # PV modes: a start (True) or stop (False) waiting for the allow-charging delay; None if nothing pending
     allow_charging_wish: bool | None = None
+    # what the controller is doing or waiting for, one sentence for users (set by the tracking strategy)
+    reason: str | None = None
 
 
 PV_MODES = frozenset({ChargeMode.PV_ONLY, ChargeMode.PV_ALL})

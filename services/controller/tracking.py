@@ -1,0 +1,390 @@
+"""The tracking strategy (docs/CONTROL.md "Tracking strategy"): the car follows the solar surplus.
+
+Pure like `law.py` (same signature, same types; time is `inputs.now`), and meant to run on every fresh
+meter reading, not only every `cycle_time`. What it shares with the original law it takes from there:
+the stale-data rule, energy accounting, plug-in automation, OFF/MAX/MANUAL and the phase-error reset.
+What differs, in PV modes:
+
+- one surplus for every decision (start, stop, current, phases), the priority deciding whether the home
+  battery's charging power counts; its discharge always counts as a deficit;
+- the current follows the surplus at each reading, down at once, up only past a tolerance band;
+- PV_ONLY stops after at most `tracking_max_grid_time` s below the car's minimum power; a start needs
+  the surplus for `tracking_start_delay` s; PV_ALL stops after `tracking_stop_delay` s below its minimum;
+- 1 <-> 3 phases with their own timers, a minimum dwell time and a cap per 24 h, only while idle.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from pvcontrol.models import CarStatus, ChargeMode, MeterData, PhaseMode, Priority, WallboxData
+from pvcontrol.settings import ControllerSettings
+from services.controller.law import (
+    PHASE_ERRORS,
+    PV_MODES,
+    Commands,
+    CycleResult,
+    LawInputs,
+    LawState,
+    Thresholds,
+    _account_energy,
+    _available_for_car,
+    _changed_commands,
+    _control_charging,
+    _converge_phases,
+    _enter_mode_on_plug_in,
+    _readings_fresh,
+    _stop_on_stale_data,
+)
+
+DAY = 86_400.0
+# PV_ALL rounds its current to the nearest step: the grid and the export share the remainder (the
+# original's ceil(x - 0.1) buys a few % more sun with clearly more grid energy, see bench/README.md).
+PV_ALL_ROUNDING_OFFSET = 0.5
+
+
+@dataclass(frozen=True)
+class TrackingState(LawState):
+    last_cycle: float | None = None  # `now` of the previous cycle: timers count real time, not cycles
+    start_since: float | None = None  # since when the surplus suffices to start
+    deficit_since: float | None = None  # since when charging runs below its minimum (PV_ONLY: from grid)
+    phase_wish: int | None = None  # phases the surplus asks for, if not those in use
+    phase_wish_since: float | None = None
+    phase_switches: tuple[float, ...] = ()  # times of relay switches within the last 24 h
+
+
+@dataclass(frozen=True)
+class _Step:
+    state: TrackingState
+    commands: Commands
+    reason: str | None = None
+    allow_charging_wish: bool | None = None
+
+
+def initial_state(settings: ControllerSettings) -> TrackingState:
+    return TrackingState(unplug_timer=settings.unplug_off_delay)
+
+
+def as_tracking_state(state: LawState) -> TrackingState:
+    """The state with the tracking timers (all idle) when it comes from the original law."""
+    if isinstance(state, TrackingState):
+        return state
+    return TrackingState(**{name: getattr(state, name) for name in LawState.__dataclass_fields__})
+
+
+def control_cycle(state: LawState, settings: ControllerSettings, inputs: LawInputs) -> CycleResult:
+    tracking = as_tracking_state(state)
+    if tracking.desired_mode in PV_MODES and not _readings_fresh(inputs, settings.stale_after):
+        return _stale(tracking, inputs, settings)
+    meter, wallbox = inputs.meter, inputs.wallbox
+    if meter is None or wallbox is None:
+        return CycleResult(state=tracking, commands=Commands())
+
+    energy = _account_energy(tracking, meter, wallbox)
+    tracking = _count_unplugged_time(as_tracking_state(energy.state), settings, wallbox, inputs.now)
+    tracking = as_tracking_state(_enter_mode_on_plug_in(tracking, settings, wallbox))
+    if tracking.desired_mode in PV_MODES and not _readings_fresh(inputs, settings.stale_after):
+        return replace(_stale(tracking, inputs, settings), charged_wh=energy.charged_wh)
+    tracking = replace(
+        tracking,
+        priority=_priority(tracking.desired_priority, tracking.desired_mode, meter, settings),
+        phase_switches=tuple(t for t in tracking.phase_switches if inputs.now - t < DAY),
+    )
+
+    if wallbox.error == 0 and wallbox.wb_error in PHASE_ERRORS:
+        step = _Step(tracking, Commands(reset_wallbox=True), "resetting the wallbox after a phase error")
+    elif tracking.desired_mode in PV_MODES:
+        step = _track(tracking, settings, meter, wallbox, inputs.relay_enabled, inputs.now)
+    else:
+        law_step = _converge_phases(tracking, settings, meter, wallbox, inputs.relay_enabled)
+        if law_step is None:
+            law_step = _control_charging(tracking, settings, meter, wallbox)
+        state = _idle_timers(as_tracking_state(law_step.state))
+        step = _Step(state, law_step.commands, _REASONS.get(state.mode))
+    step = _interlock(step, wallbox, inputs.now)
+    return CycleResult(
+        state=replace(step.state, last_cycle=inputs.now),
+        commands=step.commands,
+        charged_wh=energy.charged_wh,
+        charged_pv_wh=energy.charged_pv_wh,
+        charged_grid_wh=energy.charged_grid_wh,
+        allow_charging_wish=step.allow_charging_wish,
+        reason=step.reason,
+    )
+
+
+_REASONS = {
+    ChargeMode.OFF: "off",
+    ChargeMode.MAX: "charging at the maximum current",
+    ChargeMode.MANUAL: "manual: the wallbox is left as set",
+}
+
+
+def _stale(state: TrackingState, inputs: LawInputs, settings: ControllerSettings) -> CycleResult:
+    stop = _stop_on_stale_data(state, inputs, settings.stale_after)
+    return replace(
+        stop,
+        state=_idle_timers(as_tracking_state(stop.state)),
+        reason="stopped: waiting for fresh meter and wallbox readings",
+    )
+
+
+def _idle_timers(state: TrackingState) -> TrackingState:
+    return replace(state, start_since=None, deficit_since=None, phase_wish=None, phase_wish_since=None)
+
+
+def _interlock(step: _Step, wallbox: WallboxData, now: float) -> _Step:
+    """Never switch the relay under load (whoever asked): stop instead; count every switch."""
+    phases = step.commands.phases
+    if phases is None:
+        return step
+    if wallbox.phases_out > 0 or wallbox.power > 0:
+        return replace(step, commands=_changed_commands(wallbox, allow_charging=False))
+    return replace(step, state=replace(step.state, phase_switches=(*step.state.phase_switches, now)))
+
+
+def _count_unplugged_time(
+    state: TrackingState, settings: ControllerSettings, wallbox: WallboxData, now: float
+) -> TrackingState:
+    """CONTROL.md's unplug timer, counting the time since the last cycle (cycles come at any rate)."""
+    unplugged = state.mode in PV_MODES and wallbox.error == 0 and wallbox.car_status == CarStatus.NoVehicle
+    if not unplugged:
+        return replace(state, unplug_timer=settings.unplug_off_delay)
+    elapsed = 0.0 if state.last_cycle is None else max(now - state.last_cycle, 0.0)
+    timer = state.unplug_timer - elapsed
+    desired_mode = ChargeMode.OFF if timer <= 0 else state.desired_mode
+    return replace(state, unplug_timer=timer, desired_mode=desired_mode)
+
+
+def _priority(
+    desired: Priority, mode: ChargeMode, meter: MeterData, settings: ControllerSettings
+) -> Priority:
+    if desired != Priority.AUTO:
+        return desired
+    threshold = settings.prio_auto_soc_threshold
+    if mode == ChargeMode.PV_ALL:
+        threshold = settings.tracking_pv_all_prio_auto_soc_threshold
+    if meter.soc_battery < threshold:
+        return Priority.HOME_BATTERY
+    return Priority.CAR
+
+
+# --- PV modes --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the surplus asks for and what the phase rules allow now."""
+
+    surplus: float
+    target_phases: int  # the phases the surplus asks for
+    start_phases: int  # the phases a start would use now
+    switch_ready: bool  # a relay switch to target_phases may happen now (timers, dwell, cap)
+    switch_in: float  # s until it may, when not ready
+    fixed: bool = False  # the user's phase mode (or a wallbox without relay) decides, not the surplus
+
+
+def _track(
+    state: TrackingState,
+    settings: ControllerSettings,
+    meter: MeterData,
+    wallbox: WallboxData,
+    relay_enabled: bool,
+    now: float,
+) -> _Step:
+    state = replace(state, mode=state.desired_mode, allow_charging_delay=0.0)
+    surplus = _available_for_car(meter, wallbox, state.priority)
+    state, plan = _plan_phases(state, settings, wallbox, relay_enabled, surplus, -meter.power_grid, now)
+    starting = surplus >= _start_power(state.desired_mode, plan.start_phases, settings)
+    state = replace(state, start_since=(state.start_since or now) if starting else None)
+    if wallbox.allow_charging:
+        return _while_charging(state, settings, wallbox, plan, now)
+    return _while_idle(state, settings, wallbox, plan, now)
+
+
+def _switchable(state: TrackingState, settings: ControllerSettings, relay_enabled: bool) -> bool:
+    return relay_enabled and state.phase_mode == PhaseMode.AUTO and settings.enable_auto_phase_switching
+
+
+def _fixed_phases(state: TrackingState, relay_enabled: bool, phases_in: int) -> int:
+    if not relay_enabled:
+        return phases_in
+    if state.phase_mode == PhaseMode.CHARGE_3P:
+        return 3
+    return 1  # CHARGE_1P, or AUTO with automatic switching off (as in the original)
+
+
+def _plan_phases(
+    state: TrackingState,
+    settings: ControllerSettings,
+    wallbox: WallboxData,
+    relay_enabled: bool,
+    surplus: float,
+    export: float,
+    now: float,
+) -> tuple[TrackingState, _Plan]:
+    phases_in = wallbox.phases_in or 1
+    if not _switchable(state, settings, relay_enabled):
+        target = _fixed_phases(state, relay_enabled, phases_in)
+        state = replace(state, phase_wish=None, phase_wish_since=None)
+        # The user's choice (or a fixed wallbox) needs no timers.
+        return state, _Plan(surplus, target, target, target != phases_in, 0.0, fixed=True)
+
+    up, stay = _three_phase_thresholds(state.desired_mode, settings)
+    if phases_in == 1:
+        # 3 phases only when energy would go to the grid otherwise: while the home battery takes what
+        # one phase leaves, a switch would only cost wear.
+        target = 3 if surplus >= up and export >= settings.tracking_tolerance else 1
+    else:
+        target = 3 if surplus >= stay else 1
+    if target == phases_in:
+        state = replace(state, phase_wish=None, phase_wish_since=None)
+        return state, _Plan(surplus, target, target, False, 0.0)
+    since = state.phase_wish_since if state.phase_wish == target and state.phase_wish_since else now
+    state = replace(state, phase_wish=target, phase_wish_since=since)
+    relay_wait = 0.0  # the relay's wear limits: minimum dwell and the cap per 24 h
+    if state.phase_switches:
+        relay_wait = state.phase_switches[-1] + settings.tracking_phase_min_dwell - now
+        if len(state.phase_switches) >= settings.tracking_phase_switches_per_day:
+            relay_wait = max(relay_wait, state.phase_switches[0] + DAY - now)
+    wait = relay_wait
+    if wallbox.allow_charging:
+        # While charging, a switch costs a stop and a start: the surplus must ask for it a while. Idle,
+        # the start delay already waits.
+        delay = settings.tracking_phase_up_delay if target == 3 else settings.tracking_phase_down_delay
+        wait = max(wait, since + delay - now)
+    start_phases = target if relay_wait <= 0 else phases_in
+    return state, _Plan(surplus, target, start_phases, wait <= 0, wait)
+
+
+def _three_phase_thresholds(mode: ChargeMode, settings: ControllerSettings) -> tuple[float, float]:
+    """Surplus to go from 1 to 3 phases, and to stay on 3."""
+    if mode == ChargeMode.PV_ONLY:
+        minimum_3p = 3 * settings.min_supported_current * settings.line_voltage
+        return minimum_3p + settings.tracking_tolerance, minimum_3p
+    thresholds = Thresholds.of(settings)
+    return thresholds.pv_all_1_to_3, thresholds.pv_all_stay_3
+
+
+def _min_power(phases: int, settings: ControllerSettings) -> float:
+    return settings.min_supported_current * settings.line_voltage * phases
+
+
+def _pv_all_minimum(phases: int, settings: ControllerSettings) -> float:
+    """PV_ALL's stop threshold: on 1 phase `pv_all_off`; on more, the same grid share at most (the car's
+    minimum less the grid 1 phase may take), so 3 phases never draw more from the grid than 1."""
+    grid_share_1p = _min_power(1, settings) - Thresholds.of(settings).pv_all_off
+    return max(_min_power(phases, settings) - grid_share_1p, Thresholds.of(settings).pv_all_off)
+
+
+def _start_power(mode: ChargeMode, phases: int, settings: ControllerSettings) -> float:
+    if mode == ChargeMode.PV_ONLY:
+        return _min_power(phases, settings) + settings.tracking_tolerance
+    return settings.pv_all_min_power
+
+
+def _while_idle(
+    state: TrackingState, settings: ControllerSettings, wallbox: WallboxData, plan: _Plan, now: float
+) -> _Step:
+    state = replace(state, deficit_since=None)
+    phases = plan.start_phases
+    if plan.fixed and phases != (wallbox.phases_in or 1):
+        return _Step(state, Commands(phases=phases), f"switching to {_ph(phases)} as set")
+    needed = _start_power(state.desired_mode, phases, settings)
+    if state.start_since is None:
+        return _Step(
+            state, Commands(), f"surplus {_kw(plan.surplus)} is below {_kw(needed)} for {_ph(phases)}"
+        )
+    remaining = state.start_since + settings.tracking_start_delay - now
+    if remaining > 0:
+        state = replace(state, allow_charging_delay=remaining)
+        return _Step(state, Commands(), f"starting in {remaining:.0f} s", allow_charging_wish=True)
+    if phases != (wallbox.phases_in or 1):
+        # Relay first (the interlock checks the wallbox is idle); the start follows in the next cycle.
+        return _Step(state, Commands(phases=phases), f"switching to {_ph(phases)} before starting")
+    current = _current_for(state.desired_mode, plan.surplus, phases, settings, tolerance=0.0)
+    return _Step(
+        state,
+        _changed_commands(wallbox, max_current=current, allow_charging=True),
+        f"starting at {current} A on {_ph(phases)}",
+    )
+
+
+def _while_charging(
+    state: TrackingState,
+    settings: ControllerSettings,
+    wallbox: WallboxData,
+    plan: _Plan,
+    now: float,
+) -> _Step:
+    phases = wallbox.phases_out or wallbox.phases_in or 1
+    pv_only = state.desired_mode == ChargeMode.PV_ONLY
+    minimum = _min_power(phases, settings) if pv_only else _pv_all_minimum(phases, settings)
+    if plan.surplus < minimum:
+        since = state.deficit_since if state.deficit_since is not None else now
+        state = replace(state, deficit_since=since)
+        limit = settings.tracking_max_grid_time if pv_only else settings.tracking_stop_delay
+        remaining = since + limit - now
+        if remaining <= 0:
+            return _Step(
+                state,
+                _changed_commands(wallbox, allow_charging=False),
+                f"stopped: surplus {_kw(plan.surplus)} is below {_kw(minimum)} for {_ph(phases)}",
+            )
+    else:
+        state, remaining = replace(state, deficit_since=None), 0.0
+
+    if plan.target_phases != phases and plan.switch_ready:
+        return _Step(
+            state,
+            _changed_commands(wallbox, allow_charging=False),
+            f"stopping to switch to {_ph(plan.target_phases)}",
+        )
+    current = _current_for(
+        state.desired_mode,
+        plan.surplus,
+        phases,
+        settings,
+        settings.tracking_tolerance,
+        wallbox.max_current,
+    )
+    commands = _changed_commands(wallbox, max_current=current)
+    if remaining > 0:
+        state = replace(state, allow_charging_delay=remaining)
+        reason = f"stopping in {remaining:.0f} s: surplus {_kw(plan.surplus)} is below {_kw(minimum)}"
+        return _Step(state, commands, reason, allow_charging_wish=False)
+    reason = f"charging {current} A on {_ph(phases)}, surplus {_kw(plan.surplus)}"
+    if plan.target_phases != phases:
+        reason += f"; {_ph(plan.target_phases)} in {max(plan.switch_in, 1):.0f} s"
+    return _Step(state, commands, reason)
+
+
+def _current_for(
+    mode: ChargeMode,
+    surplus: float,
+    phases: int,
+    settings: ControllerSettings,
+    tolerance: float,
+    present: int | None = None,
+) -> int:
+    """The current for the surplus: down at once, up only when the surplus exceeds the step by
+    `tolerance`, so small wiggles send nothing. PV_ONLY rounds down (no grid), PV_ALL to the nearest."""
+    per_ampere = settings.line_voltage * phases
+    ideal = surplus / per_ampere
+    if mode == ChargeMode.PV_ONLY:
+        down, up = math.floor(ideal), math.floor(ideal - tolerance / per_ampere)
+    else:
+        offset = PV_ALL_ROUNDING_OFFSET
+        down = math.ceil(ideal - offset)
+        up = math.ceil(ideal - offset - tolerance / per_ampere)
+    current = down if present is None or down < present else max(up, present)
+    return max(settings.min_supported_current, min(current, settings.max_supported_current))
+
+
+def _kw(watts: float) -> str:
+    return f"{watts / 1000:.1f} kW"
+
+
+def _ph(phases: int) -> str:
+    return "1 phase" if phases == 1 else f"{phases} phases"
