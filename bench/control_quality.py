@@ -1,152 +1,140 @@
-"""Control quality: how well the control law charges a car from the sun over one simulated day.
+"""Control quality: both control strategies on simulated days, side by side (issue 8's yardstick).
 
-The yardstick for changes to the control law (docs/CONTROL.md: an improvement must show here). The pure
-law (`services.controller.law.control_cycle`) runs in-process every `cycle_time` against a simple plant:
+Scenarios: {clear, broken clouds, overcast} x {10 kWh / 3 kW home battery, none}; each day is run once
+without the car (the baseline) and once per strategy (`original`, `tracking`) and mode (PV_ONLY, PV_ALL)
+with default settings and priority AUTO (see bench/README.md for the plant). Metrics, as defined there:
 
-- PV: the day profile of the simulated meter (`services/meter/simulated.py` `day_pv`), sunrise 6:00,
-  sunset 18:00, peak `--pv-max`; with passing clouds or a clear sky;
-- house load: the simulated meter's (500 W + up to 500 W, period 300 s); no home battery;
-- car: always plugged in, takes whatever it is allowed: phases * max_current * 230 V while allow_charging,
-  instant response; the phase relay switches at once while nothing flows;
-- grid = house + car - PV, integrated every `--step` seconds.
+- solar captured = (export without car - export with car) / export without car; without a battery also
+  as a share of the ceiling (a perfect tracker with full knowledge, 1 or 3 phases, best 1 A step);
+- grid caused = (import with car - without) + max(0, battery at midnight without car - with car);
+- starts/stops (allow_charging changes), relay switches, current changes.
 
-Reported per mode (PV_ONLY, PV_ALL) and sky: energy charged and its split into PV surplus and grid (the
-car's power up to the momentary surplus PV - house counts as PV), how much of the day's PV surplus went
-into the car, the number of start/stop switches (allow_charging changes) and of phase switches.
-Default controller settings; `--set key=value` changes one (e.g. `--set power_hysteresis=300`) to compare.
+    .venv/bin/python bench/control_quality.py [--seeds 1 2 3] [--plots bench/results] [--set KEY=VALUE]
 
-    .venv/bin/python bench/control_quality.py [--json] [--set KEY=VALUE ...]
+Needs the `bench` extra: pip install -e '.[bench]'.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
-from dataclasses import asdict, dataclass, replace
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
-from pvcontrol.models import CarStatus, ChargeMode, MeterData, WallboxData, WbError
-from pvcontrol.settings import ControllerSettings, SimulatedMeterConfig
-from services.controller.law import LawInputs, control_cycle, initial_state
-from services.meter.simulated import day_pv
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DAY = 86_400.0
-START = 1_767_225_600.0  # a fixed midnight; the law only uses differences of time
+from bench.day import SKIES, build_day, clear_sky_pv
+from bench.plant import STRATEGIES, Run, ceiling_wh, run_day
+from pvcontrol.models import ChargeMode
+from pvcontrol.settings import ControllerSettings
 
-
-@dataclass
-class Plant:
-    """The house, the wallbox with the car and the phase relay; commands take effect at once."""
-
-    line_voltage: float
-    phases_in: int = 1
-    max_current: int = 6
-    allow: bool = False
-    charged_wh: float = 0.0
-    consumption_wh: float = 0.0
-    consumption_grid_wh: float = 0.0
-
-    def car_power(self) -> float:
-        return self.phases_in * self.max_current * self.line_voltage if self.allow else 0.0
+MODES = (ChargeMode.PV_ONLY, ChargeMode.PV_ALL)
 
 
 @dataclass
-class Result:
-    mode: str
+class Row:
     sky: str
+    battery: bool
+    seed: int
+    mode: str
+    strategy: str
+    captured: float  # share of the baseline export that went into the car
+    of_ceiling: float | None  # captured / the ceiling's, without a battery
+    grid_caused_kwh: float
+    starts_stops: int
+    relay_switches: int
+    current_changes: int
     charged_kwh: float
-    from_pv_kwh: float
-    from_grid_kwh: float
-    pv_share: float  # of the charged energy
-    surplus_kwh: float  # PV above the house load over the day
-    surplus_used: float  # share of that surplus that went into the car
-    starts: int
-    stops: int
-    phase_switches: int
+    violations: int
 
 
-def house_load(meter: SimulatedMeterConfig, t: float) -> float:
-    return meter.consumption_baseline + meter.consumption_variation * abs(
-        math.sin(math.pi * t / meter.consumption_period)
-    )
-
-
-def simulate(
-    mode: ChargeMode, clouds: bool, settings: ControllerSettings, pv_max: float, step: float
-) -> Result:
-    meter_config = SimulatedMeterConfig(
-        profile="day", day_length=DAY, day_start_hour=0.0, pv_max=pv_max, clouds=clouds
-    )
-    plant = Plant(line_voltage=settings.line_voltage)
-    state = replace(initial_state(settings), desired_mode=mode)
-    from_pv = from_grid = surplus_total = 0.0
-    starts = stops = phase_switches = 0
-    next_cycle = 0.0
-    hours = step / 3600
-    for n in range(int(DAY / step)):
-        t = n * step
-        pv = day_pv(meter_config, t)
-        house = house_load(meter_config, t)
-        if t >= next_cycle:
-            next_cycle += settings.cycle_time
-            car = plant.car_power()
-            grid = house + car - pv
-            meter = MeterData(
-                ts=START + t,
-                power_pv=pv,
-                power_consumption=house + car,
-                power_grid=grid,
-                energy_consumption=plant.consumption_wh,
-                energy_consumption_grid=plant.consumption_grid_wh,
-                energy_consumption_pv=plant.consumption_wh - plant.consumption_grid_wh,
+def measure(
+    sky: str,
+    battery: bool,
+    seed: int,
+    settings: ControllerSettings,
+    clear_pv: Any,
+    strategies: tuple[str, ...] = ("original", "tracking"),
+) -> tuple[list[Row], dict[str, Run]]:
+    day = build_day(sky, seed, clear_pv)  # type: ignore[arg-type]
+    base = run_day(day, battery, settings)
+    ceiling = None if battery else ceiling_wh(day, settings) / base.export_wh
+    rows, runs = [], {}
+    for mode in MODES:
+        for strategy in strategies:
+            run = run_day(day, battery, settings, mode, strategy, every_reading=strategy == "tracking")
+            runs[f"{strategy} {mode.value}"] = run
+            captured = (base.export_wh - run.export_wh) / base.export_wh if base.export_wh else 0.0
+            caused = (run.import_wh - base.import_wh) + max(0.0, base.battery_end_wh - run.battery_end_wh)
+            rows.append(
+                Row(
+                    sky=sky,
+                    battery=battery,
+                    seed=seed,
+                    mode=mode.value,
+                    strategy=strategy,
+                    captured=captured,
+                    of_ceiling=captured / ceiling if ceiling else None,
+                    grid_caused_kwh=caused / 1000,
+                    starts_stops=run.starts_stops,
+                    relay_switches=run.relay_switches,
+                    current_changes=run.current_changes,
+                    charged_kwh=run.charged_wh / 1000,
+                    violations=run.violations,
+                )
             )
-            wallbox = WallboxData(
-                ts=START + t,
-                wb_error=WbError.OK,
-                car_status=CarStatus.Charging if car > 0 else CarStatus.WaitingForVehicle,
-                max_current=plant.max_current,
-                allow_charging=plant.allow,
-                phases_in=plant.phases_in,
-                phases_out=plant.phases_in if car > 0 else 0,
-                power=car,
-                charged_energy=plant.charged_wh,
-            )
-            result = control_cycle(state, settings, LawInputs(meter, wallbox, True, START + t))
-            state = result.state
-            commands = result.commands
-            if commands.phases is not None and commands.phases != plant.phases_in:
-                phase_switches += 1
-                plant.phases_in = commands.phases
-            if commands.max_current is not None:
-                plant.max_current = commands.max_current
-            if commands.allow_charging is not None and commands.allow_charging != plant.allow:
-                starts += commands.allow_charging
-                stops += not commands.allow_charging
-                plant.allow = commands.allow_charging
-        car = plant.car_power()
-        surplus = max(pv - house, 0.0)
-        car_pv = min(car, surplus)
-        from_pv += car_pv * hours
-        from_grid += (car - car_pv) * hours
-        surplus_total += surplus * hours
-        plant.charged_wh += car * hours
-        plant.consumption_wh += (house + car) * hours
-        plant.consumption_grid_wh += max(house + car - pv, 0.0) * hours
-    charged = from_pv + from_grid
-    return Result(
-        mode=mode.value,
-        sky="clouds" if clouds else "clear",
-        charged_kwh=charged / 1000,
-        from_pv_kwh=from_pv / 1000,
-        from_grid_kwh=from_grid / 1000,
-        pv_share=from_pv / charged if charged else 0.0,
-        surplus_kwh=surplus_total / 1000,
-        surplus_used=from_pv / surplus_total if surplus_total else 0.0,
-        starts=starts,
-        stops=stops,
-        phase_switches=phase_switches,
+    return rows, runs
+
+
+def _span(values: list[float], fmt: str) -> str:
+    low, high = min(values), max(values)
+    return (
+        fmt.format(low) if fmt.format(low) == fmt.format(high) else f"{fmt.format(low)} to {fmt.format(high)}"
     )
+
+
+def _at_least_as_good(ours: Row, original: Row) -> tuple[bool, bool, bool]:
+    """Per metric of issue 8, on the rounding shown: captured, grid caused, starts/stops + relay."""
+    return (
+        round(ours.captured, 3) >= round(original.captured, 3),
+        round(ours.grid_caused_kwh, 2) <= round(original.grid_caused_kwh, 2),
+        ours.starts_stops + ours.relay_switches <= original.starts_stops + original.relay_switches,
+    )
+
+
+def print_table(rows: list[Row]) -> None:
+    """One row per scenario, mode and strategy; ranges over the seeds. For `tracking`, how many seeds
+    are at least as good as `original` on captured / grid caused / starts+stops+relay switches."""
+    print(
+        "| sky | home battery | mode | strategy | solar captured | % of ceiling | grid caused kWh "
+        "| starts/stops | relay switches | current changes | charged kWh | ≥ original (seeds) |"
+    )
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    groups: dict[tuple[str, bool, str, str], list[Row]] = {}
+    for r in rows:
+        groups.setdefault((r.sky, r.battery, r.mode, r.strategy), []).append(r)
+    for (sky, battery, mode, strategy), group in groups.items():
+        ceiling = "n/a"
+        if not battery:
+            ceiling = _span([r.of_ceiling or 0.0 for r in group], "{:.1%}")
+        verdict = ""
+        if strategy != "original" and (sky, battery, mode, "original") in groups:
+            pairs = zip(group, groups[(sky, battery, mode, "original")], strict=True)
+            checks = [_at_least_as_good(ours, original) for ours, original in pairs]
+            verdict = " · ".join(f"{sum(c[i] for c in checks)}/{len(checks)}" for i in range(3))
+        name = f"**{strategy}**" if strategy != "original" else strategy
+        print(
+            f"| {sky} | {'10 kWh' if battery else 'none'} | {mode} | {name} "
+            f"| {_span([r.captured for r in group], '{:.1%}')} | {ceiling} "
+            f"| {_span([r.grid_caused_kwh for r in group], '{:.2f}')} "
+            f"| {_span([r.starts_stops for r in group], '{:.0f}')} "
+            f"| {_span([r.relay_switches for r in group], '{:.0f}')} "
+            f"| {_span([r.current_changes for r in group], '{:.0f}')} "
+            f"| {_span([r.charged_kwh for r in group], '{:.1f}')} | {verdict} |"
+        )
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -161,36 +149,42 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pv-max", type=float, default=7000.0, help="PV peak in W (default 7000)")
-    parser.add_argument("--step", type=float, default=5.0, help="plant integration step in s (default 5)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="cloud and load seeds (default 1)")
+    parser.add_argument("--skies", nargs="+", default=list(SKIES), choices=SKIES)
+    parser.add_argument(
+        "--plots", type=Path, default=None, help="one PNG per scenario (first seed) into this folder"
+    )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="controller setting")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--strategies", nargs="+", default=["original", "tracking"], choices=STRATEGIES)
+    parser.add_argument("--batteries", nargs="+", default=["yes", "no"], choices=["yes", "no"])
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args()
     settings = ControllerSettings.model_validate(parse_overrides(args.set))
+    started = time.monotonic()
+    clear_pv = clear_sky_pv()
+    rows: list[Row] = []
+    for seed in args.seeds:
+        for sky in args.skies:
+            for battery in (b == "yes" for b in args.batteries):
+                scenario_rows, runs = measure(sky, battery, seed, settings, clear_pv, tuple(args.strategies))
+                rows += scenario_rows
+                if args.plots is not None and seed == args.seeds[0]:
+                    from bench.plots import plot_scenario
 
-    results = [
-        simulate(mode, clouds, settings, args.pv_max, args.step)
-        for mode in (ChargeMode.PV_ONLY, ChargeMode.PV_ALL)
-        for clouds in (True, False)
-    ]
+                    name = f"{sky}-{'battery' if battery else 'no_battery'}"
+                    title = f"{sky} sky, {'10 kWh / 3 kW home battery' if battery else 'no home battery'}"
+                    panels = [(label, run.trace) for label, run in runs.items()]
+                    plot_scenario(f"{title} (seed {seed})", panels, args.plots / f"{name}.png")
     if args.json:
-        print(json.dumps([asdict(r) for r in results], indent=2))
+        print(json.dumps([asdict(r) for r in rows], indent=2))
         return
-
     changed = ", ".join(f"{k}={v}" for k, v in parse_overrides(args.set).items()) or "defaults"
-    print(f"## control quality: one simulated day, PV peak {args.pv_max:g} W, controller settings: {changed}")
+    print(f"## control quality: seeds {args.seeds}, settings: {changed}, {time.monotonic() - started:.0f} s")
     print()
-    print(
-        "| mode | sky | charged kWh | from PV kWh | from grid kWh | PV share | PV surplus kWh | surplus used "
-        "| starts / stops | phase switches |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in results:
-        print(
-            f"| {r.mode} | {r.sky} | {r.charged_kwh:.2f} | {r.from_pv_kwh:.2f} | {r.from_grid_kwh:.2f} "
-            f"| {r.pv_share:.1%} | {r.surplus_kwh:.2f} | {r.surplus_used:.1%} | {r.starts} / {r.stops} "
-            f"| {r.phase_switches} |"
-        )
+    print_table(sorted(rows, key=lambda r: (SKIES.index(r.sky), not r.battery, r.mode, r.strategy, r.seed)))
+    bad = sum(r.violations for r in rows)
+    if bad:
+        print(f"\nRELAY SWITCHED UNDER LOAD {bad} times")
 
 
 if __name__ == "__main__":

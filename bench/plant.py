@@ -1,0 +1,180 @@
+"""The house around the controller: PV, loads, a home battery, the wallbox with a car, the phase relay.
+
+Readings every `STEP` s; the battery answers at once (as a hybrid inverter does within a second); the
+car draws what the wallbox allows one reading later (it follows a command after ~5 s); the relay switches
+at once and the harness counts a switch under load as a violation (it must never happen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from bench.day import STEP, Day
+from pvcontrol.models import CarStatus, ChargeMode, MeterData, WallboxData, WbError
+from pvcontrol.settings import ControllerSettings
+from services.controller import law, tracking
+from services.controller.law import CycleResult, LawInputs, LawState
+
+HOURS = STEP / 3600
+START = 1_779_228_000.0  # 2026-05-20 00:00 in Vienna (CEST): the strategies only use differences
+Strategy = Callable[[LawState, ControllerSettings, LawInputs], CycleResult]
+STRATEGIES: dict[str, tuple[Strategy, Callable[[ControllerSettings], LawState]]] = {
+    "original": (law.control_cycle, law.initial_state),
+    "tracking": (tracking.control_cycle, tracking.initial_state),
+}
+
+
+@dataclass
+class Battery:
+    capacity_wh: float
+    max_power: float = 3000.0
+    soc_wh: float = 0.0
+
+    def power_for(self, balance: float) -> float:
+        """Battery power (+ discharging) that evens out `balance` = PV - load, within its limits."""
+        if self.capacity_wh <= 0:
+            return 0.0
+        if balance > 0:
+            return -min(balance, self.max_power, (self.capacity_wh - self.soc_wh) / HOURS)
+        return min(-balance, self.max_power, self.soc_wh / HOURS)
+
+    @property
+    def soc(self) -> float:
+        return 100 * self.soc_wh / self.capacity_wh if self.capacity_wh > 0 else 0.0
+
+
+@dataclass
+class Trace:
+    """Per step: the powers in W (for the plots)."""
+
+    pv: list[float] = field(default_factory=list)
+    house: list[float] = field(default_factory=list)
+    car: list[float] = field(default_factory=list)
+    battery: list[float] = field(default_factory=list)
+    grid: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    export_wh: float = 0.0
+    import_wh: float = 0.0
+    battery_end_wh: float = 0.0
+    charged_wh: float = 0.0
+    starts_stops: int = 0
+    relay_switches: int = 0
+    current_changes: int = 0
+    violations: int = 0  # relay switched while the car drew current
+    trace: Trace = field(default_factory=Trace)
+
+
+@dataclass
+class Wallbox:
+    allow: bool = False
+    max_current: int = 6
+    phases: int = 1
+    car_power: float = 0.0  # what the car draws now: the settings of one reading ago
+    charged_wh: float = 0.0
+
+    def setting_power(self, voltage: float) -> float:
+        return self.phases * self.max_current * voltage if self.allow else 0.0
+
+
+def battery_for(with_battery: bool) -> Battery:
+    # 10 kWh / 3 kW, 30 % at midnight: the night's base load takes it to about 10 % by sunrise.
+    return Battery(10_000.0, soc_wh=3000.0) if with_battery else Battery(0.0)
+
+
+def run_day(
+    day: Day,
+    with_battery: bool,
+    settings: ControllerSettings,
+    mode: ChargeMode | None = None,
+    strategy: str = "tracking",
+    every_reading: bool = True,
+) -> Run:
+    """One day; `mode` None is the baseline without a car. The original runs every `cycle_time`, the
+    tracking strategy (with `every_reading`) on every reading."""
+    battery = battery_for(with_battery)
+    wallbox = Wallbox()
+    run = Run()
+    control, initial = STRATEGIES[strategy]
+    state = replace(initial(settings), desired_mode=mode) if mode is not None else None
+    cycle_steps = 1 if every_reading else max(round(settings.cycle_time / STEP), 1)
+    voltage = settings.line_voltage
+    consumption = consumption_grid = 0.0
+    for k, (pv, house) in enumerate(zip(day.pv, day.house, strict=True)):
+        car = wallbox.car_power
+        battery_power = battery.power_for(pv - house - car)
+        grid = house + car - pv - battery_power
+        now = START + k * STEP
+        if state is not None and k % cycle_steps == 0:
+            meter = MeterData(
+                ts=now,
+                power_pv=pv,
+                power_consumption=house + car,
+                power_grid=grid,
+                power_battery=battery_power,
+                soc_battery=battery.soc,
+                energy_consumption=consumption,
+                energy_consumption_grid=consumption_grid,
+                energy_consumption_pv=consumption - consumption_grid,
+            )
+            reading = WallboxData(
+                ts=now,
+                wb_error=WbError.OK,
+                car_status=CarStatus.Charging if car > 0 else CarStatus.WaitingForVehicle,
+                max_current=wallbox.max_current,
+                allow_charging=wallbox.allow,
+                phases_in=wallbox.phases,
+                phases_out=wallbox.phases if car > 0 else 0,
+                power=car,
+                charged_energy=wallbox.charged_wh,
+            )
+            result = control(state, settings, LawInputs(meter, reading, True, now))
+            state = result.state
+            _apply(result, wallbox, run)
+        run.trace.pv.append(pv)
+        run.trace.house.append(house)
+        run.trace.car.append(car)
+        run.trace.battery.append(battery_power)
+        run.trace.grid.append(grid)
+        run.export_wh += max(-grid, 0.0) * HOURS
+        run.import_wh += max(grid, 0.0) * HOURS
+        run.charged_wh += car * HOURS
+        wallbox.charged_wh += car * HOURS
+        consumption += (house + car) * HOURS
+        consumption_grid += max(grid, 0.0) * HOURS
+        battery.soc_wh -= battery_power * HOURS
+        wallbox.car_power = wallbox.setting_power(voltage)
+    run.battery_end_wh = battery.soc_wh
+    return run
+
+
+def _apply(result: CycleResult, wallbox: Wallbox, run: Run) -> None:
+    commands = result.commands
+    if commands.phases is not None and commands.phases != wallbox.phases:
+        run.relay_switches += 1
+        run.violations += wallbox.car_power > 0
+        wallbox.phases = commands.phases
+    if commands.max_current is not None and commands.max_current != wallbox.max_current:
+        run.current_changes += 1
+        wallbox.max_current = commands.max_current
+    if commands.allow_charging is not None and commands.allow_charging != wallbox.allow:
+        run.starts_stops += 1
+        wallbox.allow = commands.allow_charging
+
+
+def ceiling_wh(day: Day, settings: ControllerSettings) -> float:
+    """Without a battery: the energy a perfect tracker puts into the car, choosing 1 or 3 phases and the
+    best 1 A step every step, never more than the export."""
+    steps = sorted(
+        p * i * settings.line_voltage
+        for p in (1, 3)
+        for i in range(settings.min_supported_current, settings.max_supported_current + 1)
+    )
+    total = 0.0
+    for pv, house in zip(day.pv, day.house, strict=True):
+        export = pv - house
+        total += max((s for s in steps if s <= export), default=0.0) * HOURS
+    return total
