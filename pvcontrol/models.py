@@ -116,3 +116,5 @@ class ControllerData(StateDocument):
     energy_day: str | None = None
     energy_today_pv: float = Field(default=0.0, ge=0)
     energy_today_grid: float = Field(default=0.0, ge=0)
+    # One human sentence: what the controller is doing or waiting for ("starting in 20 s").
+    reason: str | None = None
