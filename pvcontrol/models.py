@@ -88,6 +88,9 @@ class CarData(StateDocument):
     cruising_range: float = 0.0
     mileage: float = 0.0
     data_captured_at: str | None = None
+    # Beyond the original: true while `soc` is estimated from the wallbox's charged energy since the
+    # last real reading (the cloud is asked only when it matters).
+    soc_estimated: bool = False
 
 
 class RelayData(StateDocument):

@@ -200,8 +200,10 @@ class GoeWallboxConfig(WallboxBase):
 
 
 class CarBase(Section):
-    poll_interval: float = Field(default=300.0, gt=0)
+    poll_interval: float = Field(default=300.0, gt=0, description="s; cloud cars: only while charging")
     metrics_port: int = Field(default=9103, ge=0, le=65535)
+    battery_capacity: float = Field(default=58.0, gt=0, description="kWh usable, for the SOC estimate")
+    charging_efficiency: float = Field(default=0.9, gt=0, le=1, description="share of charged energy stored")
 
 
 class NoCarConfig(CarBase):

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class CarConnectivityCar(Car):
+    wakes_the_car = True
     brand: ClassVar[str]
     connector_type: ClassVar[str]
     min_interval: ClassVar[int]

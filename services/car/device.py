@@ -8,6 +8,9 @@ from pvcontrol.models import CarData, WallboxData
 
 
 class Car(ABC):
+    # A car maker's cloud: each read may wake the car, so it is read only when it matters.
+    wakes_the_car: bool = False
+
     @abstractmethod
     async def read(self) -> CarData:
         """One reading with `ts` set; raises `DeviceError` on failure."""

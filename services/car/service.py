@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.models import CarData, WallboxData
+from pvcontrol.models import CarData, WallboxData, now
 from pvcontrol.polling import Poller
-from pvcontrol.service import Service
+from pvcontrol.service import Service, sleep_or_stop
 from pvcontrol.settings import CarSettings, public_config
 from pvcontrol.topics import Topics
 from services.car.device import Car
+from services.car.soc_polling import PollSchedule, SocEstimate
 
 SOC = Gauge("pvcontrol_car_soc_ratio", "Car state of charge (0..1)")
 CRUISING_RANGE = Gauge("pvcontrol_car_cruising_range_km", "Remaining range")
+CLOUD_CALLS = Counter("pvcontrol_car_cloud_calls", "Reads of the car maker's cloud")
+SCHEDULE_TICK = 1.0  # s; how often a due poll is looked for
 
 
 class CarService(Service):
@@ -26,11 +29,23 @@ class CarService(Service):
         super().__init__(broker, topics)
         self.config = config
         self.car = car
-        self.poller = Poller("car", car.read, self._publish, CarData, self.log)
+        self.poller = Poller("car", self._read, self._publish, CarData, self.log)
+        self.schedule = PollSchedule(config.poll_interval, now)
+        self.estimate = SocEstimate(config.battery_capacity * 1000, config.charging_efficiency)
+        self.charged_energy = 0.0
+        self._published_estimate: float | None = None
         self.link.on(topics.state("wallbox"), self._on_wallbox_state)
 
     def config_document(self) -> dict[str, Any]:
         return public_config(self.config)
+
+    async def _read(self) -> CarData:
+        if self.car.wakes_the_car:
+            CLOUD_CALLS.inc()
+        data = await self.car.read()
+        self.estimate.real(data, self.charged_energy)
+        self._published_estimate = None
+        return data
 
     async def _publish(self, data: CarData) -> None:
         SOC.set(data.soc / 100)
@@ -39,11 +54,50 @@ class CarService(Service):
 
     async def _on_wallbox_state(self, payload: bytes) -> None:
         wallbox = self.parse_state(WallboxData, payload, "wallbox")
-        if wallbox is not None:
-            self.car.on_wallbox_state(wallbox)
+        if wallbox is None:
+            return
+        self.car.on_wallbox_state(wallbox)
+        self.charged_energy = wallbox.charged_energy
+        if self.car.wakes_the_car:
+            self.schedule.on_wallbox(wallbox)
+            await self._publish_estimate()
+
+    async def _publish_estimate(self) -> None:
+        """Between real readings: the last one plus what the wallbox charged since."""
+        soc = self.estimate.estimate(self.charged_energy)
+        reading = self.estimate.reading
+        if soc is None or reading is None or self.poller.errors or round(soc, 1) == self._published_estimate:
+            return
+        self._published_estimate = round(soc, 1)
+        at_full = reading.cruising_range / reading.soc * 100 if reading.soc > 0 else 0.0
+        estimated = reading.model_copy(
+            update={
+                "ts": now(),
+                "soc": round(soc, 1),
+                "cruising_range": round(at_full * soc / 100),
+                "soc_estimated": True,
+            }
+        )
+        await self._publish(estimated)
+
+    async def _poll_when_it_matters(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if self.schedule.due():
+                await self.poller.poll_once()
+                if self.poller.errors:
+                    delay = self.schedule.failed()
+                    self.log.info(
+                        "car cloud failed %d times in a row; next try in %.0f s", self.poller.errors, delay
+                    )
+                else:
+                    self.schedule.succeeded()
+            await sleep_or_stop(stop, SCHEDULE_TICK)
 
     async def main(self, stop: asyncio.Event) -> None:
         try:
-            await self.poller.run(self.config.poll_interval, stop)
+            if self.car.wakes_the_car:
+                await self._poll_when_it_matters(stop)
+            else:
+                await self.poller.run(self.config.poll_interval, stop)
         finally:
             await self.car.close()

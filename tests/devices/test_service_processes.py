@@ -168,6 +168,8 @@ def test_car_process_with_volkswagen(
         "PVC_CAR__PASSWORD": carcloud.PASSWORD,
     }
     car = {"type": "VolkswagenIDCar", "user": carcloud.USER, "vin": carcloud.VIN, "poll_interval": 0.2}
+    # The cloud is asked only while the car is plugged in: a charging car, polled every poll_interval.
+    probe.publish_json(f"{prefix}/wallbox/state", {"ts": time.time(), "car_status": 2, "power": 7000})
     with running(["car", "-c", config_file(tmp_path, {"car": car})], mqtt_broker, prefix, tmp_path, env) as p:
         first = state(probe, prefix, "car", lambda s: s["error"] == 0 and s["soc"] > 0)
         assert (first["soc"], first["cruising_range"], first["mileage"]) == (62.0, 248.0, 18_342.0)

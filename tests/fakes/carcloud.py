@@ -86,6 +86,19 @@ def _sync() -> None:
         CLOUD.password, CLOUD.down = state["password"], state["down"]
 
 
+def fetch_count(path: Path) -> int:
+    """How often a service process has fetched from the cloud whose state file is `path`."""
+    counter = Path(f"{path}.fetches")
+    return len(counter.read_text()) if counter.exists() else 0
+
+
+def _count_fetch() -> None:
+    file = _state_file()
+    if file:
+        with Path(f"{file}.fetches").open("a") as counter:
+            counter.write("f")
+
+
 class Connector(BaseConnector):  # type: ignore[misc]
     def __init__(
         self,
@@ -121,6 +134,7 @@ class Connector(BaseConnector):  # type: ignore[misc]
             _sync()
             CLOUD.fail_if_down()
             CLOUD.fetches += 1
+            _count_fetch()
             vehicles = dict(CLOUD.vehicles)
         for vin, record in vehicles.items():
             vehicle = garage.get_vehicle(vin)
