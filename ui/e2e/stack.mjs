@@ -138,9 +138,10 @@ async function ready(base) {
  * service (`separate`), so that single services can be stopped.
  */
 export class Stack {
-  constructor(brokerUrl, { separate = false } = {}) {
+  constructor(brokerUrl, { separate = false, env = {} } = {}) {
     this.brokerUrl = brokerUrl;
     this.separate = separate;
+    this.env = env;
     this.procs = new Map();
   }
 
@@ -162,7 +163,10 @@ export class Stack {
     if (service === 'api' || service === 'all')
       args.push('--host', '127.0.0.1', '--port', String(this.port));
     if (service !== 'all') args.push('--metrics-port', '0');
-    const proc = new Proc(`pvcontrol-${service}-${this.port}`, PVCONTROL, args, FAST);
+    const proc = new Proc(`pvcontrol-${service}-${this.port}`, PVCONTROL, args, {
+      ...FAST,
+      ...this.env,
+    });
     this.procs.set(service, proc);
     return proc;
   }

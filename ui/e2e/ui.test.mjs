@@ -201,9 +201,10 @@ describe('pv-control UI against `pvcontrol all`', { timeout: 180_000 }, () => {
         timeout: 10_000,
       },
     );
-    // back to PV all for the screenshots
+    // back to PV all for the screenshots (the relay may first wait for the wallbox to stay idle
+    // before it switches back to 1 phase)
     await page.click('#chargeModePV_ALL button');
-    await page.waitForFunction(checked, 'chargeModePV_ALL', { timeout: 10_000 });
+    await page.waitForFunction(checked, 'chargeModePV_ALL', { timeout: 40_000 });
   });
 
   it('fits a phone (390×844) without scrolling, in light and dark', async () => {

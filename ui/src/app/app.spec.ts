@@ -5,6 +5,7 @@ import { ComponentFixture } from '@angular/core/testing';
 import { mdiBattery, mdiBattery50, mdiBatteryOutline } from '@mdi/js';
 
 import { App, COMMAND_DEBOUNCE_MS, batteryIcon } from './app';
+import { TOKEN_PROMPT } from './auth';
 import { PvControlDoc } from './models';
 import { EVENT_SOURCE_FACTORY } from './pvcontrol.service';
 import { FakeEventSource, factory, makeDoc } from './testing';
@@ -13,6 +14,8 @@ describe('App', () => {
   let fixture: ComponentFixture<App>;
   let el: HTMLElement;
   let http: HttpTestingController;
+  /** Answers of the fake token dialog, in turn (null = cancelled). */
+  let tokenAnswers: (string | null)[] = [];
 
   /** The text of an element, its parts separated by spaces (as a screen reader reads them). */
   const text = (sel: string) => {
@@ -39,12 +42,18 @@ describe('App', () => {
 
   beforeEach(async () => {
     FakeEventSource.reset();
+    localStorage.clear();
+    tokenAnswers = [];
     await TestBed.configureTestingModule({
       imports: [App],
       providers: [
         provideHttpClient(),
         provideHttpClientTesting(),
         { provide: EVENT_SOURCE_FACTORY, useValue: factory },
+        {
+          provide: TOKEN_PROMPT,
+          useValue: () => Promise.resolve(tokenAnswers.shift() ?? null),
+        },
       ],
       deferBlockBehavior: DeferBlockBehavior.Manual,
     }).compileComponents();
@@ -225,7 +234,7 @@ describe('App', () => {
     expect(el.querySelector('#priorityCAR')?.classList).not.toContain('pending');
     expect(pressed('priorityAUTO')).toBe('true');
     expect(document.body.textContent).toContain(
-      'Could not change the priority: controller offline',
+      'Could not change the priority: controller is offline',
     );
   });
 
@@ -307,6 +316,9 @@ describe('App', () => {
     expect(text('[data-testid=banner]')).toContain('Controller offline');
     expect(button('chargeModePV_ONLY').disabled).toBe(true);
     expect(button('priorityCAR').disabled).toBe(true);
+    await send(makeDoc({ status: { controller: 'unknown' } }));
+    expect(text('[data-testid=banner]')).toContain('Controller not responding');
+    expect(button('chargeModePV_ONLY').disabled).toBe(true);
   });
 
   it('shows a banner when the gateway lost the broker', async () => {
@@ -322,5 +334,52 @@ describe('App', () => {
       expect(label?.textContent?.trim()).toBeTruthy();
     }
     expect(el.querySelectorAll('mat-button-toggle button').length).toBe(11);
+  });
+
+  it("shows the controller's reason under the charge mode while it gives one", async () => {
+    await send(makeDoc());
+    expect(el.querySelector('[data-testid=controller-reason]')).toBeNull();
+    await send(makeDoc({ controller: { reason: 'starting in 20 s' } }));
+    const reason = el.querySelector('[data-testid=controller-reason]');
+    expect(reason?.textContent?.trim()).toBe('starting in 20 s');
+    expect(reason?.getAttribute('aria-live')).toBe('polite');
+    // right under the mode toggles, in the same setting block
+    expect(reason?.closest('.setting')?.querySelector('#chargeModeToggle')).not.toBeNull();
+    await send(makeDoc({ controller: { reason: null } }));
+    expect(el.querySelector('[data-testid=controller-reason]')).toBeNull();
+    await send(makeDoc({ controller: { reason: '  ' } }));
+    expect(el.querySelector('[data-testid=controller-reason]')).toBeNull();
+  });
+
+  it('asks for the token on a 401 and sends the setting with it', async () => {
+    tokenAnswers = ['s3cret'];
+    await send(makeDoc());
+    button('chargeModePV_ONLY').click();
+    await sent();
+    http
+      .expectOne('api/pvcontrol/controller/desired_mode')
+      .flush(null, { status: 401, statusText: 'Unauthorized' });
+    await new Promise((r) => setTimeout(r));
+    const retry = http.expectOne('api/pvcontrol/controller/desired_mode');
+    expect(retry.request.body).toBe('"PV_ONLY"');
+    retry.flush(null, { status: 204, statusText: 'No Content' });
+    await fixture.whenStable();
+    expect(localStorage.getItem('pvcontrol.token')).toBe('s3cret');
+    expect(el.querySelector('#chargeModePV_ONLY')?.classList).toContain('pending');
+  });
+
+  it('tells that the token is needed when the dialog was cancelled', async () => {
+    await send(makeDoc());
+    button('priorityCAR').click();
+    await sent();
+    http
+      .expectOne('api/pvcontrol/controller/desired_priority')
+      .flush(null, { status: 401, statusText: 'Unauthorized' });
+    await new Promise((r) => setTimeout(r));
+    await fixture.whenStable();
+    expect(el.querySelector('#priorityCAR')?.classList).not.toContain('pending');
+    expect(document.body.textContent).toContain(
+      'Could not change the priority: the token is needed',
+    );
   });
 });

@@ -66,6 +66,7 @@ import {
   serviceHealth,
 } from './models';
 import { PvControlService } from './pvcontrol.service';
+import { Reason } from './reason';
 import { StatCard, Tone } from './stat-card';
 
 /** Give up showing a requested setting as pending after this long. */
@@ -126,6 +127,7 @@ interface Banner {
     Icon,
     StatCard,
     LiveChart,
+    Reason,
   ],
   templateUrl: './app.html',
   styleUrl: './app.scss',
@@ -192,7 +194,11 @@ export class App implements OnInit {
       return {
         kind: 'controller',
         icon: mdiRobotOffOutline,
-        text: 'Controller offline: charging is not being controlled, settings cannot be changed.',
+        // `unknown`: its status says online, but no state came lately (the gateway's liveness check)
+        text:
+          status?.controller === 'unknown'
+            ? 'Controller not responding: charging may not be controlled, settings cannot be changed.'
+            : 'Controller offline: charging is not being controlled, settings cannot be changed.',
       };
     }
     return null;
@@ -386,6 +392,9 @@ export class App implements OnInit {
   protected readonly pendingPhase = signal<Pending<PhaseMode> | null>(null);
   protected readonly pendingPriority = signal<Pending<Priority> | null>(null);
 
+  /** The controller's own words for what it does and why ("starting in 20 s"), when it gives any. */
+  protected readonly reason = computed(() => this.controller()?.reason?.trim() || null);
+
   protected readonly modeCaption = computed(() => {
     const p = this.pendingMode();
     if (p) return `Switching to ${chargeModeLabel(p.value)}…`;
@@ -499,12 +508,17 @@ export class App implements OnInit {
     clear();
     let reason = 'no connection';
     if (err instanceof HttpErrorResponse) {
+      const detail: unknown = err.error?.detail;
       reason =
-        err.status === 503
-          ? 'controller offline'
-          : err.status
-            ? `error ${err.status}`
-            : 'no connection';
+        err.status === 401
+          ? 'the token is needed'
+          : err.status === 503
+            ? typeof detail === 'string'
+              ? detail // the gateway's reason: broker lost, controller offline or not responding
+              : 'controller offline'
+            : err.status
+              ? `error ${err.status}`
+              : 'no connection';
     }
     this.snackBar.open(`Could not change the ${what}: ${reason}`, 'OK', { duration: 6000 });
   }

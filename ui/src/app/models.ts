@@ -4,7 +4,8 @@ export type ChargeMode = 'OFF' | 'PV_ONLY' | 'PV_ALL' | 'MAX' | 'MANUAL';
 export type PhaseMode = 'DISABLED' | 'AUTO' | 'CHARGE_1P' | 'CHARGE_3P';
 export type Priority = 'AUTO' | 'HOME_BATTERY' | 'CAR';
 export type ServiceName = 'meter' | 'wallbox' | 'car' | 'relay' | 'controller';
-export type ServiceStatus = 'online' | 'offline';
+/** `unknown`: status online, but no state since the gateway (re)connected or for too long. */
+export type ServiceStatus = 'online' | 'offline' | 'unknown';
 
 export interface StateDoc {
   /** Unix seconds, when read. */
@@ -64,6 +65,8 @@ export interface ControllerData extends StateDoc {
   allow_charging_wish?: boolean | null;
   /** Seconds until the pending start/stop happens; null when nothing is pending. */
   allow_charging_delay?: number | null;
+  /** What the controller does and why, one sentence ("starting in 20 s"); null when nothing to say. */
+  reason?: string | null;
 }
 
 export interface PvControlDoc {

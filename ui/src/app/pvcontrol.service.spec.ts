@@ -1,7 +1,8 @@
-import { provideHttpClient } from '@angular/common/http';
+import { provideHttpClient, withInterceptors } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
 
+import { TOKEN_KEY, TOKEN_PROMPT, authInterceptor } from './auth';
 import {
   EVENT_SOURCE_FACTORY,
   HISTORY_MS,
@@ -13,14 +14,27 @@ import { FakeEventSource, factory, makeDoc } from './testing';
 describe('PvControlService', () => {
   let svc: PvControlService;
   let http: HttpTestingController;
+  /** What the fake token dialog answers, in turn; each call's `rejected` flag is recorded. */
+  let answers: (string | null)[];
+  let prompts: boolean[];
 
   beforeEach(() => {
     FakeEventSource.reset();
+    localStorage.clear();
+    answers = [];
+    prompts = [];
     TestBed.configureTestingModule({
       providers: [
-        provideHttpClient(),
+        provideHttpClient(withInterceptors([authInterceptor])),
         provideHttpClientTesting(),
         { provide: EVENT_SOURCE_FACTORY, useValue: factory },
+        {
+          provide: TOKEN_PROMPT,
+          useValue: (rejected: boolean) => {
+            prompts.push(rejected);
+            return Promise.resolve(answers.shift() ?? null);
+          },
+        },
       ],
     });
     svc = TestBed.inject(PvControlService);
@@ -70,18 +84,28 @@ describe('PvControlService', () => {
     expect(svc.connection()).toBe('open');
   });
 
-  it('opens a new stream with back-off when the browser gave up', () => {
+  /** The service asks whether reads need a token after the stream was refused: they do not. */
+  async function readsAreOpen(): Promise<void> {
+    const read = http.expectOne('api/pvcontrol');
+    expect(read.request.headers.has('Authorization')).toBe(false);
+    read.flush(makeDoc());
+    await vi.advanceTimersByTimeAsync(0);
+  }
+
+  it('opens a new stream with back-off when the browser gave up', async () => {
     vi.useFakeTimers();
     svc.start();
     const first = FakeEventSource.latest();
     first.fail(true);
     expect(svc.connection()).toBe('reconnecting');
+    await readsAreOpen();
     vi.advanceTimersByTime(999);
     expect(FakeEventSource.instances.length).toBe(1);
     vi.advanceTimersByTime(1);
     expect(FakeEventSource.instances.length).toBe(2);
     expect(first.closed).toBe(true);
     FakeEventSource.latest().fail(true);
+    await readsAreOpen();
     vi.advanceTimersByTime(1999);
     expect(FakeEventSource.instances.length).toBe(2);
     vi.advanceTimersByTime(1);
@@ -147,5 +171,112 @@ describe('PvControlService', () => {
       },
     );
     await expect(done).rejects.toMatchObject({ status: 503 });
+  });
+
+  describe('with a token (api.auth_token)', () => {
+    const put = () => http.expectOne('api/pvcontrol/controller/desired_mode');
+    const unauthorized = { status: 401, statusText: 'Unauthorized' };
+    const settle = () => new Promise((r) => setTimeout(r));
+
+    it('sends no token while none is needed', async () => {
+      const done = svc.setDesiredMode('PV_ONLY');
+      const req = put();
+      expect(req.request.headers.has('Authorization')).toBe(false);
+      req.flush(null, { status: 204, statusText: 'No Content' });
+      await done;
+      expect(prompts).toEqual([]);
+    });
+
+    it('asks once on a 401, keeps the token and sends it from then on', async () => {
+      answers = ['  s3cret  '];
+      const done = svc.setDesiredMode('PV_ONLY');
+      put().flush({ detail: 'missing or wrong token' }, unauthorized);
+      await settle();
+      expect(prompts).toEqual([false]);
+      const retry = put();
+      expect(retry.request.headers.get('Authorization')).toBe('Bearer s3cret');
+      expect(retry.request.body).toBe('"PV_ONLY"');
+      retry.flush(null, { status: 204, statusText: 'No Content' });
+      await done;
+      expect(localStorage.getItem(TOKEN_KEY)).toBe('s3cret');
+
+      const next = svc.setDesiredPriority('CAR');
+      const req = http.expectOne('api/pvcontrol/controller/desired_priority');
+      expect(req.request.headers.get('Authorization')).toBe('Bearer s3cret');
+      req.flush(null, { status: 204, statusText: 'No Content' });
+      await next;
+      expect(prompts).toEqual([false]);
+    });
+
+    it('uses a token kept from an earlier visit and asks again when it is refused', async () => {
+      localStorage.setItem(TOKEN_KEY, 'old');
+      TestBed.resetTestingModule();
+      TestBed.configureTestingModule({
+        providers: [
+          provideHttpClient(withInterceptors([authInterceptor])),
+          provideHttpClientTesting(),
+          { provide: EVENT_SOURCE_FACTORY, useValue: factory },
+          {
+            provide: TOKEN_PROMPT,
+            useValue: (rejected: boolean) => {
+              prompts.push(rejected);
+              return Promise.resolve(answers.shift() ?? null);
+            },
+          },
+        ],
+      });
+      svc = TestBed.inject(PvControlService);
+      http = TestBed.inject(HttpTestingController);
+      answers = ['new'];
+      const done = svc.setDesiredMode('MAX');
+      const first = put();
+      expect(first.request.headers.get('Authorization')).toBe('Bearer old');
+      first.flush(null, unauthorized);
+      await settle();
+      expect(prompts).toEqual([true]); // the dialog says the token was not accepted
+      const retry = put();
+      expect(retry.request.headers.get('Authorization')).toBe('Bearer new');
+      retry.flush(null, { status: 204, statusText: 'No Content' });
+      await done;
+      expect(localStorage.getItem(TOKEN_KEY)).toBe('new');
+    });
+
+    it('gives up with the 401 when the user cancels', async () => {
+      answers = [null];
+      const done = svc.setDesiredMode('MAX');
+      put().flush(null, unauthorized);
+      await expect(done).rejects.toMatchObject({ status: 401 });
+      expect(prompts).toEqual([false]);
+      expect(localStorage.getItem(TOKEN_KEY)).toBeNull();
+    });
+
+    it('opens the dialog once for several refused requests', async () => {
+      answers = ['t'];
+      const a = svc.setDesiredMode('MAX');
+      const b = svc.setDesiredPriority('CAR');
+      put().flush(null, unauthorized);
+      http.expectOne('api/pvcontrol/controller/desired_priority').flush(null, unauthorized);
+      await settle();
+      expect(prompts).toEqual([false]);
+      put().flush(null, { status: 204, statusText: 'No Content' });
+      http
+        .expectOne('api/pvcontrol/controller/desired_priority')
+        .flush(null, { status: 204, statusText: 'No Content' });
+      await Promise.all([a, b]);
+    });
+
+    it('passes the token to the event stream when reads need it (api.auth_read)', async () => {
+      answers = ['r3ad'];
+      vi.useFakeTimers();
+      svc.start();
+      FakeEventSource.latest().fail(true); // the gateway answered the stream with 401
+      http.expectOne('api/pvcontrol').flush(null, unauthorized); // a read without token
+      await vi.advanceTimersByTimeAsync(0);
+      expect(prompts).toEqual([false]);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(FakeEventSource.latest().url).toBe('api/pvcontrol/events?token=r3ad');
+      FakeEventSource.latest().emit(makeDoc());
+      expect(svc.connection()).toBe('open');
+    });
   });
 });

@@ -1,7 +1,8 @@
-import { HttpClient } from '@angular/common/http';
+import { HttpClient, HttpContext, HttpErrorResponse } from '@angular/common/http';
 import { DestroyRef, Injectable, InjectionToken, computed, inject, signal } from '@angular/core';
 import { firstValueFrom } from 'rxjs';
 
+import { AuthService, WITHOUT_TOKEN } from './auth';
 import { ChargeMode, PhaseMode, Priority, PvControlDoc } from './models';
 
 /** Creates the EventSource; replaced by a fake in unit tests. */
@@ -36,6 +37,7 @@ export type Connection = 'connecting' | 'open' | 'reconnecting';
 export class PvControlService {
   private readonly http = inject(HttpClient);
   private readonly createEventSource = inject(EVENT_SOURCE_FACTORY);
+  private readonly auth = inject(AuthService);
 
   private readonly _state = signal<PvControlDoc | null>(null);
   private readonly _connection = signal<Connection>('connecting');
@@ -56,6 +58,10 @@ export class PvControlService {
   private watchdog: ReturnType<typeof setTimeout> | null = null;
   private failures = 0;
   private started = false;
+  /** The gateway wants the token for reads too (`api.auth_read`): the stream then takes `?token=`. */
+  private readsNeedToken = false;
+  /** The user cancelled the token dialog for the stream: do not ask again on every retry. */
+  private tokenDeclined = false;
 
   constructor() {
     inject(DestroyRef).onDestroy(() => this.stop());
@@ -104,18 +110,35 @@ export class PvControlService {
     this.record(doc, now);
   }
 
-  private put(name: string, value: string): Promise<void> {
-    return firstValueFrom(
-      this.http.put<void>(`${API_BASE}/controller/${name}`, JSON.stringify(value), {
-        headers: { 'Content-Type': 'application/json' },
-      }),
-    );
+  /** PUT a setting; on 401 ask for the token (again, if the stored one was refused) and retry. */
+  private async put(name: string, value: string): Promise<void> {
+    for (;;) {
+      const sentWith = this.auth.token();
+      try {
+        await firstValueFrom(
+          this.http.put<void>(`${API_BASE}/controller/${name}`, JSON.stringify(value), {
+            headers: { 'Content-Type': 'application/json' },
+          }),
+        );
+        return;
+      } catch (err) {
+        if (!(err instanceof HttpErrorResponse) || err.status !== 401) throw err;
+        if ((await this.auth.ask(sentWith !== null)) === null) throw err;
+      }
+    }
+  }
+
+  private eventsUrl(): string {
+    const token = this.auth.token();
+    return this.readsNeedToken && token
+      ? `${EVENTS_URL}?token=${encodeURIComponent(token)}`
+      : EVENTS_URL;
   }
 
   private open(): void {
     this.clearTimers();
     this.source?.close();
-    const es = this.createEventSource(EVENTS_URL);
+    const es = this.createEventSource(this.eventsUrl());
     this.source = es;
     es.addEventListener('state', (e) => this.receive((e as MessageEvent<string>).data));
     es.onopen = () => {
@@ -127,10 +150,34 @@ export class PvControlService {
       // The browser retries by itself unless the stream is CLOSED (e.g. an HTTP error status):
       // then open a new one with a growing delay.
       if (es.readyState === 2 /* CLOSED */) {
-        this.scheduleReopen();
+        void this.recover();
       }
     };
     this.armWatchdog();
+  }
+
+  /** The stream was refused: if the gateway wants a token for reads, get one, then reopen. */
+  private async recover(): Promise<void> {
+    if ((await this.readStatus(false)) === 401) {
+      this.readsNeedToken = true;
+      const refused = this.auth.token() === null || (await this.readStatus(true)) === 401;
+      if (refused && !this.tokenDeclined) {
+        this.tokenDeclined = (await this.auth.ask(this.auth.token() !== null)) === null;
+      }
+    }
+    this.scheduleReopen();
+  }
+
+  /** HTTP status of a read, with or without the token (0: no answer). */
+  private async readStatus(withToken: boolean): Promise<number> {
+    try {
+      await firstValueFrom(
+        this.http.get(API_BASE, { context: new HttpContext().set(WITHOUT_TOKEN, !withToken) }),
+      );
+      return 200;
+    } catch (err) {
+      return err instanceof HttpErrorResponse ? err.status : 0;
+    }
   }
 
   private scheduleReopen(): void {
