@@ -1,0 +1,209 @@
+"""Monitoring as users run it: promtool on the config and rules, and a real Prometheus scraping the stack.
+
+The stack is every service as its own process (as in Compose); Prometheus runs with
+deploy/prometheus/prometheus.yml, only its targets pointed at the test's ports and its intervals cut to
+1 s. The Kubernetes scrape job runs on file-discovered targets that carry the pod labels and annotations
+of deploy/k8s, because Debian's Prometheus is built without Kubernetes discovery.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import Broker, wait_until
+from tests.ops_helpers import (
+    COMPOSE_TARGETS,
+    PROMETHEUS_DIR,
+    REPO,
+    Prometheus,
+    Stack,
+    fast,
+    load_yaml,
+    need_tool,
+    run_tool,
+    running_prometheus,
+    service_stack,
+)
+
+# Series an owner looks at first; each must be there after two scrapes of a freshly started stack.
+KEY_SERIES = [
+    'pvcontrol_meter_power_watts{source="pv"}',
+    'pvcontrol_meter_power_watts{source="grid"}',
+    "pvcontrol_meter_power_consumption_total_watts",
+    "pvcontrol_wallbox_power_watts",
+    "pvcontrol_wallbox_max_current_amperes",
+    "pvcontrol_wallbox_phases_out",
+    "pvcontrol_car_soc_ratio",
+    "pvcontrol_phase_relay_phases",
+    'pvcontrol_controller_mode{pvcontrol_controller_mode="OFF"}',
+    'pvcontrol_controller_charged_energy_wh_total{source="pv"}',
+    "pvcontrol_controller_failed_cycles_total",
+    "pvcontrol:pv_surplus_watts",
+    "pvcontrol:relay_switches:changes1h",
+]
+
+
+def test_promtool_accepts_the_configs_and_the_rule_unit_tests_pass() -> None:
+    promtool = need_tool("promtool", "prometheus")
+    for config in ("prometheus.yml", "prometheus-all.yml"):
+        run_tool([promtool, "check", "config", str(PROMETHEUS_DIR / config)])
+    out = run_tool([promtool, "check", "rules", str(PROMETHEUS_DIR / "rules.yml")])
+    assert "SUCCESS" in out
+    out = run_tool([promtool, "test", "rules", str(PROMETHEUS_DIR / "rules.test.yml")])
+    assert "SUCCESS" in out
+
+
+def test_every_alert_has_a_unit_test_that_fires_it() -> None:
+    rules = load_yaml(PROMETHEUS_DIR / "rules.yml")
+    alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    tests = load_yaml(PROMETHEUS_DIR / "rules.test.yml")["tests"]
+    fired = {
+        case["alertname"]
+        for test in tests
+        for case in test.get("alert_rule_test", [])
+        if case.get("exp_alerts")
+    }
+    quiet = {
+        case["alertname"]
+        for test in tests
+        for case in test.get("alert_rule_test", [])
+        if not case.get("exp_alerts")
+    }
+    assert alerts == fired, f"alerts without a firing test: {alerts - fired}"
+    assert alerts == quiet, f"alerts without a quiet test: {alerts - quiet}"
+
+
+def test_compose_config_scrapes_every_service_by_its_compose_name() -> None:
+    config = load_yaml(PROMETHEUS_DIR / "prometheus.yml")
+    targets = [t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]]
+    assert sorted(targets) == sorted(COMPOSE_TARGETS.values())
+    compose = load_yaml(REPO / "docker-compose.yml")
+    for service, target in COMPOSE_TARGETS.items():
+        assert service in compose["services"], f"{service} is not a Compose service"
+        assert target.split(":")[0] == service
+
+
+def pointed_at(config: dict[str, Any], stack: Stack) -> dict[str, Any]:
+    """The Compose config with each `service:port` target replaced by the test's process."""
+    by_target = {target: service for service, target in COMPOSE_TARGETS.items()}
+    jobs = []
+    for job in config["scrape_configs"]:
+        static = [
+            {**sc, "targets": [stack.target(by_target[t]) for t in sc["targets"]]}
+            for sc in job["static_configs"]
+        ]
+        jobs.append({**job, "static_configs": static})
+    return {**fast(config), "scrape_configs": jobs}
+
+
+@pytest.fixture(scope="module")
+def stack(mqtt_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with service_stack(
+        mqtt_broker, f"pvctest-{uuid.uuid4().hex[:10]}", tmp_path_factory.mktemp("stack")
+    ) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def prometheus(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    config = pointed_at(load_yaml(PROMETHEUS_DIR / "prometheus.yml"), stack)
+    with running_prometheus(config, tmp_path_factory.mktemp("prometheus")) as prom:
+        wait_for_two_scrapes(prom, len(COMPOSE_TARGETS))
+        yield prom
+
+
+def wait_for_two_scrapes(prom: Prometheus, targets: int) -> None:
+    def scraped_twice() -> bool:
+        counts = prom.query("count_over_time(up[1m])")
+        return len(counts) == targets and all(float(c["value"][1]) >= 2 for c in counts)
+
+    wait_until(scraped_twice, 60, f"{targets} targets scraped twice")
+
+
+def test_a_real_prometheus_scrapes_every_service_and_evaluates_the_rules(prometheus: Prometheus) -> None:
+    targets = prometheus.api("targets")["activeTargets"]
+    assert sorted(t["labels"]["job"] for t in targets) == sorted(f"pvcontrol-{s}" for s in COMPOSE_TARGETS)
+    down = [(t["labels"]["job"], t["lastError"]) for t in targets if t["health"] != "up"]
+    assert not down, down
+    connected = {r["metric"]["service"] for r in prometheus.query("pvcontrol_mqtt_connected == 1")}
+    assert connected == set(COMPOSE_TARGETS)
+    for series in KEY_SERIES:
+        wait_until(functools.partial(prometheus.query, series), 20, f"series {series}")
+
+    # Every rule evaluated at least once against the real series, without an error (a join that
+    # matches many-to-many, for instance, shows up here and nowhere else).
+    def all_evaluated() -> list[dict[str, Any]] | None:
+        rules = [r for g in prometheus.api("rules")["groups"] for r in g["rules"]]
+        return rules if all(r["lastEvaluation"] > "2000" for r in rules) else None
+
+    rules = wait_until(all_evaluated, 20, "every rule evaluated")
+    assert [(r["name"], r["lastError"]) for r in rules if r["health"] != "ok"] == []
+    # A fresh healthy stack fires nothing.
+    assert prometheus.query("ALERTS") == []
+
+
+def k8s_pod_targets(stack: Stack) -> list[dict[str, Any]]:
+    """What Kubernetes discovery would hand Prometheus for each pod of deploy/k8s, as file_sd targets."""
+    targets = []
+    for manifest in sorted((REPO / "deploy" / "k8s").glob("*.yaml")):
+        for doc in yaml.safe_load_all(manifest.read_text()):
+            if not doc or doc.get("kind") != "Deployment" or doc["metadata"]["name"] == "mosquitto":
+                continue
+            meta = doc["spec"]["template"]["metadata"]
+            component = meta["labels"]["app.kubernetes.io/component"]
+            annotations = meta.get("annotations", {})
+            labels = {
+                f"__meta_kubernetes_pod_label_{k.replace('.', '_').replace('/', '_').replace('-', '_')}": v
+                for k, v in meta["labels"].items()
+            }
+            labels.update(
+                {
+                    f"__meta_kubernetes_pod_annotation_{k.replace('.', '_').replace('/', '_')}": v
+                    for k, v in annotations.items()
+                }
+            )
+            # The pod's IP with the container port Kubernetes lists; the annotation then picks the
+            # metrics port, here the test's port for that service.
+            labels["__meta_kubernetes_pod_annotation_prometheus_io_port"] = str(stack.ports[component])
+            labels["__meta_kubernetes_pod_name"] = f"pvcontrol-{component}-0"
+            targets.append({"targets": ["127.0.0.1:1"], "labels": labels})
+    return targets
+
+
+def test_the_k8s_annotation_job_finds_and_scrapes_every_pod(stack: Stack, tmp_path: Path) -> None:
+    config = load_yaml(PROMETHEUS_DIR / "prometheus-k8s.yml")
+    (job,) = config["scrape_configs"]
+    assert job["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["pvcontrol"]}}]
+    sd_file = tmp_path / "pods.yml"
+    targets = k8s_pod_targets(stack)
+    # The annotation values must be the ports the services really use by default.
+    assert {t["labels"]["__meta_kubernetes_pod_label_app_kubernetes_io_component"] for t in targets} == set(
+        COMPOSE_TARGETS
+    )
+    sd_file.write_text(yaml.safe_dump(targets))
+    job = {k: v for k, v in job.items() if k != "kubernetes_sd_configs"}
+    job["file_sd_configs"] = [{"files": [str(sd_file)]}]
+    with running_prometheus({**fast(config), "scrape_configs": [job]}, tmp_path / "k8s") as prom:
+        wait_for_two_scrapes(prom, len(COMPOSE_TARGETS))
+        up = prom.query("up")
+        assert sorted(r["metric"]["component"] for r in up) == sorted(COMPOSE_TARGETS)
+        assert all(r["value"][1] == "1" for r in up), up
+        assert {r["metric"]["job"] for r in up} == {"pvcontrol"}
+
+
+def test_k8s_annotations_name_the_default_metrics_ports() -> None:
+    defaults = {service: target.split(":")[1] for service, target in COMPOSE_TARGETS.items()}
+    for manifest in sorted((REPO / "deploy" / "k8s").glob("*.yaml")):
+        for doc in yaml.safe_load_all(manifest.read_text()):
+            if doc and doc.get("kind") == "Deployment" and doc["metadata"]["name"] != "mosquitto":
+                meta = doc["spec"]["template"]["metadata"]
+                component = meta["labels"]["app.kubernetes.io/component"]
+                assert meta["annotations"]["prometheus.io/port"] == defaults[component], manifest.name
+                assert meta["annotations"]["prometheus.io/scrape"] == "true"
