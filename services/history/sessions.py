@@ -1,0 +1,124 @@
+"""Charging sessions from the state documents, as a pure fold: plug-in to unplug is one session.
+
+The energy of each step is the rise of the wallbox's `charged_energy`; it is split by source with the
+readings of that moment: grid import goes to the car first (the conservative choice: what the house
+imports while the car charges is the car's), then home-battery discharge, the rest is solar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from pvcontrol.models import CarData, CarStatus, MeterData, WallboxData
+
+COUNTER_RESET_DROP = 1.0  # Wh; a larger drop of charged_energy means the wallbox restarted its count
+
+
+@dataclass(frozen=True)
+class Tariff:
+    grid_price: float  # per kWh bought
+    feed_in_tariff: float  # per kWh sold: what the solar energy would have earned instead
+
+
+@dataclass(frozen=True)
+class Session:
+    started_at: float
+    ended_at: float | None = None
+    updated_at: float = 0.0
+    energy_wh: float = 0.0
+    pv_wh: float = 0.0
+    battery_wh: float = 0.0
+    grid_wh: float = 0.0
+    peak_power_w: float = 0.0
+    phases: frozenset[int] = field(default_factory=frozenset)
+    soc_start: float | None = None
+    soc_end: float | None = None
+    # the wallbox counter at the last step, so a restart of this service resumes where it was
+    last_charged_energy: float | None = None
+    id: int | None = None  # set by the store
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
+
+    def cost(self, tariff: Tariff) -> float:
+        """Bought from the grid, plus the feed-in the solar and battery energy did not earn."""
+        grid = self.grid_wh / 1000 * tariff.grid_price
+        forgone = (self.pv_wh + self.battery_wh) / 1000 * tariff.feed_in_tariff
+        return round(grid + forgone, 4)
+
+    @property
+    def solar_share(self) -> float | None:
+        if self.energy_wh <= 0:
+            return None
+        return (self.pv_wh + self.battery_wh) / self.energy_wh
+
+
+def plugged(wallbox: WallboxData) -> bool:
+    return wallbox.car_status != CarStatus.NoVehicle
+
+
+def step(
+    session: Session | None,
+    wallbox: WallboxData,
+    meter: MeterData | None,
+    car: CarData | None,
+    at: float,
+) -> Session | None:
+    """The session after one wallbox state (`None` when no car is plugged in and none was open).
+
+    An unplug closes the open session (the caller stores it and gets None next time)."""
+    if wallbox.error:
+        return session  # a repeated old reading: nothing new happened
+    if not plugged(wallbox):
+        if session is None or not session.open:
+            return None
+        return replace(session, ended_at=at, updated_at=at, soc_end=_soc(car, session.soc_end))
+    if session is None or not session.open:
+        session = Session(
+            started_at=at, soc_start=_soc(car, None), last_charged_energy=wallbox.charged_energy
+        )
+    added = _added_energy(session.last_charged_energy, wallbox.charged_energy)
+    pv, battery, grid = _split(added, wallbox.power, meter)
+    phases = session.phases | {wallbox.phases_out} if wallbox.phases_out else session.phases
+    return replace(
+        session,
+        updated_at=at,
+        energy_wh=session.energy_wh + added,
+        pv_wh=session.pv_wh + pv,
+        battery_wh=session.battery_wh + battery,
+        grid_wh=session.grid_wh + grid,
+        peak_power_w=max(session.peak_power_w, wallbox.power),
+        phases=phases,
+        soc_start=session.soc_start if session.soc_start is not None else _soc(car, None),
+        soc_end=_soc(car, session.soc_end),
+        last_charged_energy=wallbox.charged_energy,
+    )
+
+
+def _soc(car: CarData | None, default: float | None) -> float | None:
+    if car is None or car.error or car.soc <= 0:
+        return default
+    return car.soc
+
+
+def _added_energy(previous: float | None, current: float) -> float:
+    if previous is None:
+        return 0.0
+    increase = current - previous
+    if increase < -COUNTER_RESET_DROP:
+        return max(current, 0.0)
+    return max(increase, 0.0)
+
+
+def _split(energy: float, car_power: float, meter: MeterData | None) -> tuple[float, float, float]:
+    """(pv, battery, grid) parts of `energy`, in the proportions of the current power flows."""
+    if energy <= 0:
+        return 0.0, 0.0, 0.0
+    if meter is None or car_power <= 0:
+        return 0.0, 0.0, energy  # nothing known: count it as bought, never as free sun
+    grid_share = min(max(meter.power_grid, 0.0), car_power) / car_power
+    battery_share = min(max(meter.power_battery, 0.0), car_power * (1 - grid_share)) / car_power
+    grid = energy * grid_share
+    battery = energy * battery_share
+    return energy - grid - battery, battery, grid

@@ -1,0 +1,256 @@
+"""The history file: charging sessions and a downsampled power history in SQLite.
+
+WAL mode, so a reader (a REST request) never blocks the writer and a power cut loses at most the last
+transaction; the schema is versioned with `PRAGMA user_version` and migrated forward at open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from services.history.sessions import Session
+
+# Migration i brings the file from user_version i to i + 1. Append, never edit.
+MIGRATIONS: Sequence[str] = (
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        started_at REAL NOT NULL,
+        ended_at REAL,
+        updated_at REAL NOT NULL,
+        energy_wh REAL NOT NULL DEFAULT 0,
+        pv_wh REAL NOT NULL DEFAULT 0,
+        battery_wh REAL NOT NULL DEFAULT 0,
+        grid_wh REAL NOT NULL DEFAULT 0,
+        peak_power_w REAL NOT NULL DEFAULT 0,
+        phases TEXT NOT NULL DEFAULT '',
+        soc_start REAL,
+        soc_end REAL,
+        last_charged_energy REAL
+    );
+    CREATE INDEX sessions_by_start ON sessions (started_at);
+    """,
+    """
+    CREATE TABLE power_samples (
+        ts INTEGER PRIMARY KEY,
+        power_pv REAL NOT NULL,
+        power_grid REAL NOT NULL,
+        power_battery REAL NOT NULL,
+        power_consumption REAL NOT NULL,
+        power_car REAL NOT NULL
+    );
+    """,
+)
+
+SESSION_COLUMNS = (
+    "id, started_at, ended_at, updated_at, energy_wh, pv_wh, battery_wh, grid_wh, peak_power_w, phases, "
+    "soc_start, soc_end, last_charged_energy"
+)
+
+
+class HistoryError(Exception):
+    """The history file cannot be used (corrupt, locked, unreadable); the message says which and why."""
+
+
+@dataclass(frozen=True)
+class PowerSample:
+    ts: int
+    power_pv: float
+    power_grid: float
+    power_battery: float
+    power_consumption: float
+    power_car: float
+
+
+class HistoryStore:
+    def __init__(self, path: Path, *, start_fresh_if_corrupt: bool = False) -> None:
+        self.path = path
+        self.set_aside: Path | None = None  # where a corrupt file was moved, if it was
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as e:
+            if not start_fresh_if_corrupt or "locked" in str(e):
+                raise HistoryError(f"history file {path} cannot be used: {e}") from e
+            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            path.rename(aside)
+            self._db = self._open()
+            self.set_aside = aside
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=2.0, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA quick_check").fetchone()
+            self._migrate(db)
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(MIGRATIONS):
+            raise sqlite3.DatabaseError(f"schema version {version} is newer than this pv-control knows")
+        for number in range(version, len(MIGRATIONS)):
+            # One script, one transaction: a migration is applied whole or not at all.
+            db.executescript(f"BEGIN; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- sessions ----------------------------------------------------------------------------------
+
+    def save(self, session: Session) -> Session:
+        values = (
+            session.started_at,
+            session.ended_at,
+            session.updated_at,
+            session.energy_wh,
+            session.pv_wh,
+            session.battery_wh,
+            session.grid_wh,
+            session.peak_power_w,
+            ",".join(str(p) for p in sorted(session.phases)),
+            session.soc_start,
+            session.soc_end,
+            session.last_charged_energy,
+        )
+        with _transaction(self._db):
+            if session.id is None:
+                cursor = self._db.execute(
+                    f"INSERT INTO sessions ({SESSION_COLUMNS.removeprefix('id, ')}) "  # noqa: S608 - constants
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    values,
+                )
+                return _with_id(session, cursor.lastrowid)
+            self._db.execute(
+                "UPDATE sessions SET started_at=?, ended_at=?, updated_at=?, energy_wh=?, pv_wh=?, "
+                "battery_wh=?, grid_wh=?, peak_power_w=?, phases=?, soc_start=?, soc_end=?, "
+                "last_charged_energy=? WHERE id=?",
+                (*values, session.id),
+            )
+        return session
+
+    def open_session(self) -> Session | None:
+        """The session that was open when this service last stopped (or lost power): it goes on."""
+        row = self._db.execute(
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE ended_at IS NULL "  # noqa: S608 - constants
+            "ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+        return _session(row) if row else None
+
+    def sessions(
+        self, since: float | None = None, until: float | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Session]:
+        where, args = _period(since, until)
+        rows = self._db.execute(
+            # Only constant fragments are formatted in; every value is a bound parameter.
+            f"SELECT {SESSION_COLUMNS} FROM sessions {where} "  # noqa: S608
+            "ORDER BY started_at DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        ).fetchall()
+        return [_session(row) for row in rows]
+
+    def count(self, since: float | None = None, until: float | None = None) -> int:
+        where, args = _period(since, until)
+        query = f"SELECT COUNT(*) FROM sessions {where}"  # noqa: S608 - constant fragments, bound values
+        return int(self._db.execute(query, args).fetchone()[0])
+
+    def monthly_totals(self) -> list[dict[str, Any]]:
+        """Energy by source per calendar month (local time), newest first."""
+        rows = self._db.execute(
+            "SELECT strftime('%Y-%m', started_at, 'unixepoch', 'localtime') AS month, COUNT(*), "
+            "SUM(energy_wh), SUM(pv_wh), SUM(battery_wh), SUM(grid_wh) "
+            "FROM sessions GROUP BY month ORDER BY month DESC"
+        ).fetchall()
+        keys = ("month", "sessions", "energy_wh", "pv_wh", "battery_wh", "grid_wh")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def totals(self) -> dict[str, float]:
+        row = self._db.execute(
+            "SELECT SUM(energy_wh), SUM(pv_wh), SUM(battery_wh), SUM(grid_wh) FROM sessions"
+        )
+        energy, pv, battery, grid = row.fetchone()
+        return {"energy": energy or 0.0, "pv": pv or 0.0, "battery": battery or 0.0, "grid": grid or 0.0}
+
+    # --- power history -----------------------------------------------------------------------------
+
+    def add_sample(self, sample: PowerSample) -> None:
+        with _transaction(self._db):
+            self._db.execute(
+                "INSERT OR REPLACE INTO power_samples VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    sample.ts,
+                    sample.power_pv,
+                    sample.power_grid,
+                    sample.power_battery,
+                    sample.power_consumption,
+                    sample.power_car,
+                ),
+            )
+
+    def samples(self, since: float) -> list[PowerSample]:
+        rows = self._db.execute("SELECT * FROM power_samples WHERE ts >= ? ORDER BY ts", (since,)).fetchall()
+        return [PowerSample(*row) for row in rows]
+
+    def forget_samples_before(self, ts: float) -> None:
+        with _transaction(self._db):
+            self._db.execute("DELETE FROM power_samples WHERE ts < ?", (ts,))
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _period(since: float | None, until: float | None) -> tuple[str, tuple[float, ...]]:
+    clauses, args = [], []
+    if since is not None:
+        clauses.append("started_at >= ?")
+        args.append(since)
+    if until is not None:
+        clauses.append("started_at < ?")
+        args.append(until)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
+
+
+def _session(row: tuple[Any, ...]) -> Session:
+    (id_, started, ended, updated, energy, pv, battery, grid, peak, phases, soc_start, soc_end, last) = row
+    return Session(
+        id=id_,
+        started_at=started,
+        ended_at=ended,
+        updated_at=updated,
+        energy_wh=energy,
+        pv_wh=pv,
+        battery_wh=battery,
+        grid_wh=grid,
+        peak_power_w=peak,
+        phases=frozenset(int(p) for p in phases.split(",") if p),
+        soc_start=soc_start,
+        soc_end=soc_end,
+        last_charged_energy=last,
+    )
+
+
+def _with_id(session: Session, row_id: int | None) -> Session:
+    return replace(session, id=row_id)
