@@ -9,6 +9,9 @@ of deploy/k8s, because Debian's Prometheus is built without Kubernetes discovery
 from __future__ import annotations
 
 import functools
+import json
+import re
+import urllib.error
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,3 +210,73 @@ def test_k8s_annotations_name_the_default_metrics_ports() -> None:
                 component = meta["labels"]["app.kubernetes.io/component"]
                 assert meta["annotations"]["prometheus.io/port"] == defaults[component], manifest.name
                 assert meta["annotations"]["prometheus.io/scrape"] == "true"
+
+
+GRAFANA_DIR = REPO / "deploy" / "grafana"
+DASHBOARD = GRAFANA_DIR / "dashboards" / "pvcontrol.json"
+# Grafana's own variables, as a short range would set them.
+GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__range": "1m", "$__interval": "1m"}
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [(panel["title"], target["expr"]) for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def metric_names(expr: str) -> set[str]:
+    return set(re.findall(r"\b(pvcontrol[_:][a-z0-9_:]+|up)\b(?![(\"])", expr))
+
+
+def grafana_expr(expr: str) -> str:
+    for variable, value in GRAFANA_VARIABLES.items():
+        expr = expr.replace(variable, value)
+    assert "$" not in expr, f"an unknown Grafana variable in {expr}"
+    return expr
+
+
+def test_every_dashboard_query_answers_with_data_from_the_running_stack(prometheus: Prometheus) -> None:
+    """The dashboard references only metrics a real scrape has, and every panel query returns data."""
+    queries = dashboard_queries()
+    names = set().union(*(metric_names(expr) for _, expr in queries))
+    assert len(names) > 15, names
+    missing = [n for n in sorted(names) if not prometheus.query(f'count({{__name__="{n}"}})')]
+    assert missing == [], f"the dashboard uses metrics no service exports: {missing}"
+    empty = []
+    for title, expr in queries:
+        try:
+            if not prometheus.query(grafana_expr(expr)):
+                empty.append((title, expr))
+        except urllib.error.HTTPError as e:
+            pytest.fail(f"panel {title!r}: Prometheus refuses {expr!r}: {e.read().decode()}")
+    assert empty == [], f"panel queries without data on a running stack: {empty}"
+
+
+def test_a_query_naming_a_metric_that_does_not_exist_is_caught(prometheus: Prometheus) -> None:
+    # The check above must be able to fail: a misspelt metric has no series.
+    assert metric_names("sum(pvcontrol_wallbox_powr_watts)") == {"pvcontrol_wallbox_powr_watts"}
+    assert prometheus.query('count({__name__="pvcontrol_wallbox_powr_watts"})') == []
+
+
+def test_dashboard_uses_the_datasource_variable_and_grafana_provisioning_matches_compose() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    assert dashboard["uid"] == "pvcontrol"
+    (variable,) = dashboard["templating"]["list"]
+    assert (variable["name"], variable["type"], variable["query"]) == (
+        "datasource",
+        "datasource",
+        "prometheus",
+    )
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    for panel in dashboard["panels"]:
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, panel["title"]
+    compose = load_yaml(REPO / "docker-compose.yml")["services"]
+    datasource = load_yaml(GRAFANA_DIR / "provisioning" / "datasources" / "prometheus.yml")["datasources"][0]
+    assert datasource["url"] == "http://prometheus:9090"
+    provider = load_yaml(GRAFANA_DIR / "provisioning" / "dashboards" / "pvcontrol.yml")["providers"][0]
+    grafana, prometheus = compose["grafana"], compose["prometheus"]
+    assert grafana["profiles"] == prometheus["profiles"] == ["monitoring"]
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    assert f"./deploy/grafana/dashboards:{provider['options']['path']}:ro" in grafana["volumes"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
