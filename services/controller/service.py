@@ -1,4 +1,7 @@
-"""The controller service: runs the control law every `cycle_time` s on the latest readings."""
+"""The controller service: runs the control law every `cycle_time` s on the latest readings.
+
+`controller.strategy` picks the law: `original` (law.py, every `cycle_time`) or `tracking`
+(tracking.py, also on every fresh meter reading, and still at least every `cycle_time`)."""
 
 from __future__ import annotations
 
@@ -25,8 +28,8 @@ from pvcontrol.service import Service, sleep_or_stop
 from pvcontrol.settings import ControllerSettings, public_config
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
-from services.controller import metrics
-from services.controller.law import Commands, CycleResult, LawInputs, LawState, control_cycle, initial_state
+from services.controller import law, metrics, tracking
+from services.controller.law import Commands, CycleResult, LawInputs, LawState, control_cycle
 
 # How long to wait at start for the retained controller state to restore the user's settings.
 RESTORE_TIMEOUT = 2.0
@@ -42,7 +45,11 @@ class ControllerService(Service):
     def __init__(self, config: ControllerSettings, broker: BrokerAddress, topics: Topics) -> None:
         super().__init__(broker, topics)
         self.config = config
-        self.law_state: LawState = initial_state(config)
+        self._tracking = config.strategy == "tracking"
+        self.law_state: LawState = (tracking.initial_state if self._tracking else law.initial_state)(config)
+        self._fresh_meter = asyncio.Event()  # the tracking strategy cycles on every fresh meter reading
+        self._reason: str | None = None
+        self._sent: dict[str, int | bool] = {}  # last value sent per command, for the counters
         # An implausible or invalid reading replaces the last one with None: treated like stale data.
         self._meter_reading = TrustedReading(MeterData, "meter", self.log, config.plant_power_limit)
         self._wallbox_reading = TrustedReading(WallboxData, "wallbox", self.log, config.plant_power_limit)
@@ -74,6 +81,8 @@ class ControllerService(Service):
 
     async def _on_meter(self, payload: bytes) -> None:
         self.meter = self._meter_reading.receive(payload)
+        if self._tracking and self.meter is not None:
+            self._fresh_meter.set()
 
     async def _on_wallbox(self, payload: bytes) -> None:
         self.wallbox = self._wallbox_reading.receive(payload)
@@ -146,6 +155,7 @@ class ControllerService(Service):
             priority=s.priority,
             desired_priority=s.desired_priority,
             allow_charging_wish=self._pending_wish,
+            reason=self._reason,
             allow_charging_delay=max(s.allow_charging_delay, 0.0) if pending else None,
             energy_day=self.energy_day,
             energy_today_pv=round(self.energy_today["pv"], 3),
@@ -186,12 +196,28 @@ class ControllerService(Service):
         if sent:
             self.log.info("commands %s", " ".join(f"{k}={v}" for k, v in sent.items()))
 
+    def _count(self, commands: Commands) -> None:
+        """Prometheus counters of what changed on the wallbox and the relay (repeats not counted)."""
+        sent = {
+            k: v
+            for k, v in vars(commands).items()
+            if v is not None and v is not False and self._sent.get(k) != v
+        }
+        self._sent.update(sent)
+        if "allow_charging" in sent:
+            (metrics.STARTS if sent["allow_charging"] else metrics.STOPS).inc()
+        if "phases" in sent:
+            metrics.PHASE_SWITCHES.inc()
+        if "max_current" in sent:
+            metrics.CURRENT_CHANGES.inc()
+
     async def cycle(self) -> None:
         at = now()
         inputs = LawInputs(meter=self.meter, wallbox=self.wallbox, relay_enabled=self.relay_enabled, now=at)
         before = self.law_state
+        strategy = tracking.control_cycle if self._tracking else control_cycle
         try:
-            result = control_cycle(before, self.config, inputs)
+            result = strategy(before, self.config, inputs)
         except Exception as e:
             # A bug on some unforeseen input must neither stop the controller nor leave the car
             # charging from the grid in a PV mode: stop charging and try again next cycle. The
@@ -204,10 +230,12 @@ class ControllerService(Service):
         self._failing_cycles.over()
         self.law_state = result.state
         self._pending_wish = result.allow_charging_wish
+        self._reason = result.reason or _pending_reason(result)
         self._account(result, at)
         metrics.MODE.state(result.state.mode.value)
         self._log_changes(before, result.state, result.commands)
         await self._send(result.commands)
+        self._count(result.commands)
         await self._publish_state()
 
     async def main(self, stop: asyncio.Event) -> None:
@@ -215,14 +243,33 @@ class ControllerService(Service):
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             started = loop.time()
+            self._fresh_meter.clear()
             await self.cycle()
-            await sleep_or_stop(stop, self.config.cycle_time - (loop.time() - started))
+            await self._until_next_cycle(stop, started + self.config.cycle_time)
+
+    async def _until_next_cycle(self, stop: asyncio.Event, deadline: float) -> None:
+        """Until `cycle_time` is over (every cycle publishes the state, the wallbox's heartbeat); the
+        tracking strategy goes on at once with a fresh meter reading."""
+        seconds = deadline - asyncio.get_running_loop().time()
+        if not self._tracking:
+            await sleep_or_stop(stop, seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_first_of(stop, self._fresh_meter), max(seconds, 0))
 
     async def _wait_for_restore(self, stop: asyncio.Event) -> None:
         await _first_of(stop, self.link.connected)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_first_of(stop, self._restored), RESTORE_TIMEOUT)
         self._restored.set()
+
+
+def _pending_reason(result: CycleResult) -> str | None:
+    """The original law gives no reason; say at least what it waits for."""
+    if result.allow_charging_wish is None:
+        return None
+    action = "starting" if result.allow_charging_wish else "stopping"
+    return f"{action} in {max(result.state.allow_charging_delay, 0.0):.0f} s"
 
 
 async def _first_of(*events: asyncio.Event) -> None:
