@@ -20,7 +20,7 @@ describe('askForToken', () => {
     await settle();
     expect(document.querySelector('h2')?.textContent).toContain('Token needed');
     expect(document.querySelector('[data-testid=token-reason]')?.textContent).toContain(
-      'needs its token to change settings',
+      'needs its token (api.auth_token) to change settings',
     );
     expect(input().type).toBe('password');
     expect(document.querySelector('label')?.textContent).toContain('Token');

@@ -27,7 +27,7 @@ export interface TokenDialogData {
           @if (data.rejected) {
             The token was not accepted. Enter the current token of pv-control.
           } @else {
-            This pv-control needs its token to change settings.
+            This pv-control needs its token (api.auth_token) to change settings.
           }
         </p>
         <mat-form-field appearance="outline" class="token-field">
@@ -41,7 +41,7 @@ export interface TokenDialogData {
             cdkFocusInitial
             required
           />
-          <mat-hint>api.auth_token of the gateway; kept on this device</mat-hint>
+          <mat-hint>Kept on this device</mat-hint>
         </mat-form-field>
       </mat-dialog-content>
       <mat-dialog-actions align="end">
