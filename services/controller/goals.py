@@ -1,0 +1,189 @@
+"""The car's goals — minimum SOC, charge limit, "X % by 07:00" — as a pure layer over any strategy.
+
+Each cycle `decide` says whether the goals take over from the charge mode: charge at full power (below
+the minimum SOC, or when a departure plan must buy from the grid to finish on time), stop (the limit
+is reached), or leave the chosen mode alone. A plan runs the chosen PV mode until the latest moment at
+which full power still finishes on time: the sun charges first, the grid only the shortfall.
+
+Without a fresh car SOC the goals estimate it from the session's charged energy, starting from an
+assumed SOC at plug-in, and say so (`soc_source`).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from pvcontrol.commands import MAX_COMMAND_BYTES, CommandError, parse_int
+from pvcontrol.models import CarData, ChargeMode
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HH_MM = re.compile(r"[0-9]{2}:[0-9]{2}")
+PLAN_MARGIN = 0.1  # plan 10 % more time than full power needs: the car may slow down near the end
+
+
+@dataclass(frozen=True)
+class Plan:
+    soc: int  # %
+    time: time  # local time of day
+    days: tuple[str, ...] = ()  # weekdays it repeats on; empty: once, at the next occurrence
+
+    def next_deadline(self, now: datetime) -> datetime:
+        """The next occurrence of `time` (on one of `days`, if given) after `now` (timezone-aware)."""
+        for offset in range(8):
+            day = (now + timedelta(days=offset)).date()
+            deadline = datetime.combine(day, self.time, tzinfo=now.tzinfo)
+            if deadline > now and (not self.days or WEEKDAYS[day.weekday()] in self.days):
+                return deadline
+        raise ValueError("a plan needs at least one weekday")  # unreachable: days are validated
+
+
+@dataclass(frozen=True)
+class Goals:
+    min_soc: int | None = None
+    limit_soc: int | None = None
+    plan: Plan | None = None
+
+
+@dataclass(frozen=True)
+class CarModel:
+    """What the controller assumes about the car (settings)."""
+
+    battery_wh: float
+    efficiency: float  # share of the charged energy that ends up in the battery
+    full_power_w: float  # what the wallbox delivers at full power (Imax, 3 phases)
+    soc_stale_after: float  # s
+    assumed_soc_at_plug_in: float  # % when the car says nothing
+
+
+class Action(enum.Enum):
+    NONE = "none"  # the chosen mode decides
+    FULL_POWER = "full_power"  # charge at Imax whatever the mode, grid allowed
+    STOP = "stop"  # the limit is reached
+
+
+@dataclass(frozen=True)
+class SocInfo:
+    soc: float
+    source: str  # "car", "car (estimated)" or "session energy"
+
+
+@dataclass(frozen=True)
+class PlanProjection:
+    deadline: datetime
+    energy_needed_wh: float
+    grid_start: datetime  # the latest start of full-power charging that finishes on time
+    projected_finish: datetime | None  # when full power from now would finish (None: done)
+    achievable: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str | None
+    soc: SocInfo
+    plan: PlanProjection | None = None
+    # Once a plan has started full-power charging it keeps on until the target: re-planning every
+    # cycle would move the start later by the margin each time and never finish early.
+    plan_charging: bool = False
+
+
+def current_soc(car: CarData | None, session_wh: float, now: float, model: CarModel) -> SocInfo:
+    if car is not None and car.error == 0 and car.soc > 0 and now - car.ts <= model.soc_stale_after:
+        return SocInfo(car.soc, "car (estimated)" if car.soc_estimated else "car")
+    added = session_wh * model.efficiency / model.battery_wh * 100
+    return SocInfo(min(100.0, model.assumed_soc_at_plug_in + added), "session energy")
+
+
+def project(plan: Plan, soc: float, now: datetime, model: CarModel) -> PlanProjection:
+    deadline = plan.next_deadline(now)
+    needed = max(0.0, plan.soc - soc) / 100 * model.battery_wh / model.efficiency
+    full_power = timedelta(seconds=needed / model.full_power_w * 3600)
+    grid_start = deadline - full_power * (1 + PLAN_MARGIN)
+    finish = max(now, grid_start) + full_power if needed > 0 else None
+    return PlanProjection(
+        deadline=deadline,
+        energy_needed_wh=round(needed, 1),
+        grid_start=grid_start,
+        projected_finish=finish,
+        achievable=finish is None or finish <= deadline,
+    )
+
+
+def decide(
+    goals: Goals,
+    mode: ChargeMode,
+    plugged_in: bool,
+    soc: SocInfo,
+    now: datetime,
+    model: CarModel,
+    plan_charging: bool = False,
+) -> Decision:
+    """What the goals want this cycle; `mode` is the effective charge mode. MANUAL is never touched;
+    OFF means off: only the limit applies there (a stop is always safe)."""
+    projection = project(goals.plan, soc.soc, now, model) if goals.plan is not None else None
+    if not plugged_in or mode == ChargeMode.MANUAL:
+        return Decision(Action.NONE, None, soc, projection)
+    if goals.limit_soc is not None and soc.soc >= goals.limit_soc:
+        return Decision(Action.STOP, f"limit {goals.limit_soc} % reached ({soc.soc:.0f} %)", soc, projection)
+    if mode == ChargeMode.OFF:
+        return Decision(Action.NONE, None, soc, projection)
+    if goals.min_soc is not None and soc.soc < goals.min_soc:
+        reason = f"below the minimum of {goals.min_soc} % ({soc.soc:.0f} %): charging at full power"
+        return Decision(Action.FULL_POWER, reason, soc, projection)
+    if projection is not None and goals.plan is not None and projection.energy_needed_wh > 0:
+        target = f"{goals.plan.soc} % by {projection.deadline:%H:%M}"
+        if plan_charging or now >= projection.grid_start:
+            late = "" if projection.achievable else " (cannot be met any more)"
+            reason = f"plan {target}: charging at full power{late}"
+            return Decision(Action.FULL_POWER, reason, soc, projection, plan_charging=True)
+        reason = f"plan {target}: sun first, full power from {projection.grid_start:%H:%M} if needed"
+        return Decision(Action.NONE, reason, soc, projection)
+    return Decision(Action.NONE, None, soc, projection)
+
+
+# --- commands: P/controller/{min_soc,limit_soc,plan}/set ----------------------------------------------
+
+
+def parse_soc(payload: bytes, name: str) -> int | None:
+    """A SOC in % (ASCII digits, 0-100); 0 for min_soc and 100 for limit_soc mean none."""
+    soc = parse_int(payload, 0, 100)
+    if (name == "min_soc" and soc == 0) or (name == "limit_soc" and soc == 100):
+        return None
+    return soc
+
+
+def parse_plan(payload: bytes) -> Plan | None:
+    """`{"soc": 80, "time": "07:00", "days": ["mon", ...]}`; an empty payload (or `null`) clears it."""
+    if len(payload) > MAX_COMMAND_BYTES:
+        raise CommandError(f"payload too large ({len(payload)} bytes, at most {MAX_COMMAND_BYTES})")
+    if not payload.strip() or payload.strip() == b"null":
+        return None
+    try:
+        document = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise CommandError('expected {"soc": 80, "time": "07:00"} (JSON) or an empty payload') from e
+    return plan_from_document(document)
+
+
+def plan_from_document(document: object) -> Plan:
+    if not isinstance(document, dict) or set(document) - {"soc", "time", "days"}:
+        raise CommandError('expected an object with "soc", "time" and optionally "days"')
+    soc, at, days = document.get("soc"), document.get("time"), document.get("days", [])
+    if isinstance(soc, bool) or not isinstance(soc, int) or not 1 <= soc <= 100:
+        raise CommandError(f"invalid plan soc {soc!r}, expected an integer in [1, 100]")
+    if not isinstance(at, str) or not _HH_MM.fullmatch(at):
+        raise CommandError(f"invalid plan time {str(at)[:20]!r}, expected HH:MM")
+    hour, minute = int(at[:2]), int(at[3:])
+    if hour > 23 or minute > 59:
+        raise CommandError(f"invalid plan time {at!r}, expected HH:MM")
+    if not isinstance(days, list) or not all(d in WEEKDAYS for d in days) or len(set(days)) != len(days):
+        raise CommandError(f"invalid plan days, expected a list of {', '.join(WEEKDAYS)}")
+    return Plan(soc=soc, time=time(hour, minute), days=tuple(sorted(days, key=WEEKDAYS.index)))
+
+
+def plan_document(plan: Plan) -> dict[str, object]:
+    return {"soc": plan.soc, "time": f"{plan.time:%H:%M}", "days": list(plan.days)}
