@@ -97,6 +97,14 @@ def test_offline_status_wins(tracker: tuple[LivenessTracker, Clock]) -> None:
     assert t.reason("controller") == "controller is offline"
 
 
+def test_the_car_publishes_irregularly_so_its_status_alone_counts() -> None:
+    t = LivenessTracker(Clock())
+    t.status_received("car", "online")
+    assert t.liveness("car") == "online"
+    t.status_received("car", "offline")
+    assert t.liveness("car") == "offline"
+
+
 # --- real processes -------------------------------------------------------------------------------
 
 

@@ -7,8 +7,11 @@ when its status is `online` *and* it has shown life since the gateway's last (re
 - the first state message after a (re)connect may be the broker's retained copy, so it counts only
   with a recent `ts` (and not one from the future);
 - every later state message on the topic is live (the broker sends a retained copy once, on subscribe);
-- life expires after two publishing intervals plus a margin: every service publishes its state at
-  least that often (`cycle_time`, `publish_interval` or `poll_interval` of its retained config).
+- life expires after two publishing intervals plus a margin: these services publish their state at
+  least that often (`cycle_time`, `publish_interval` or `poll_interval` of their retained config).
+
+The car is the exception: a cloud car publishes only when something happens (it must not wake the
+car), so its silence says nothing and its status alone counts. No command goes to the car.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ INTERVAL_KEYS = {
     "relay": "publish_interval",
     "meter": "poll_interval",
     "wallbox": "poll_interval",
-    "car": "poll_interval",
 }
 DEFAULT_INTERVAL = 60.0  # until the service's config is known
 MISSED_INTERVALS = 2
@@ -70,6 +72,8 @@ class LivenessTracker:
     def liveness(self, service: str) -> Liveness:
         if self._status.get(service) != "online":
             return "offline"
+        if service not in INTERVAL_KEYS:
+            return "online"  # publishes irregularly: only its status can tell
         life = self._last_life.get(service)
         if life is None or self._clock() - life > self.window(service):
             return "unknown"
