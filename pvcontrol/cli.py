@@ -24,10 +24,20 @@ from pvcontrol.metrics import serve_metrics
 from pvcontrol.service import Service
 from pvcontrol.settings import ConfigFileError, Settings, load_settings
 from pvcontrol.topics import Topics
+from services.car.registry import CARS
+from services.meter.registry import METERS
+from services.relay.registry import RELAYS
+from services.wallbox.registry import WALLBOXES
 
 EXIT_BAD_CONFIG = 2
 SERVICE_COMMANDS = ("meter", "wallbox", "car", "relay", "controller", "api")
 log = logging.getLogger("pvcontrol")
+DEVICE_OPTIONS = (
+    ("-m", "meter", METERS),
+    ("-w", "wallbox", WALLBOXES),
+    ("-a", "car", CARS),
+    ("-r", "relay", RELAYS),
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,10 +51,8 @@ def parser() -> argparse.ArgumentParser:
     shared.add_argument("-c", "--config", type=Path, metavar="FILE", help="JSON or YAML configuration")
     shared.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     shared.add_argument("--metrics-port", type=int, metavar="PORT", help="0 turns the endpoint off")
-    shared.add_argument("-m", "--meter", metavar="TYPE", help="KostalMeter, SolarWattMeter, ...")
-    shared.add_argument("-w", "--wallbox", metavar="TYPE", help="GoeWallbox, SimulatedWallbox, ...")
-    shared.add_argument("-a", "--car", metavar="TYPE", help="VolkswagenIDCar, SkodaCar, SimulatedCar, NoCar")
-    shared.add_argument("-r", "--relay", metavar="TYPE", help="RaspiPhaseRelay, SimulatedPhaseRelay, ...")
+    for short, kind, registry in DEVICE_OPTIONS:
+        shared.add_argument(short, f"--{kind}", metavar="TYPE", help=", ".join(registry.names()))
     shared.add_argument(
         "--hostname", default=socket.gethostname(), help="this node, for the relay's installed_on_host"
     )
@@ -84,12 +92,7 @@ def describe(error: ValidationError) -> str:
     """One line per bad setting, named as in the config file: `meter.host: Field required`."""
     lines = []
     for e in error.errors():
-        # Leave out the device-type tag pydantic puts after the section in the location of a tagged union.
-        loc = [
-            str(p) for i, p in enumerate(e["loc"]) if not (i == 1 and isinstance(p, str) and p[:1].isupper())
-        ]
-        if e["type"] == "union_tag_invalid":
-            loc.append("type")  # an unknown device type
+        loc = [str(p) for p in e["loc"]]
         lines.append(f"invalid setting {'.'.join(loc)}: {e['msg']}")
     return "; ".join(lines)
 

@@ -14,20 +14,25 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
-    Discriminator,
     Field,
+    PlainValidator,
     SecretStr,
-    Tag,
+    SerializeAsAny,
     field_validator,
     model_validator,
 )
 from pydantic_core.core_schema import ValidationInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from pvcontrol.section import Section
+from services.car.device import CarBase
+from services.car.registry import CARS
+from services.meter.device import MeterBase
+from services.meter.registry import METERS
+from services.relay.device import RelayBase
+from services.relay.registry import RELAYS
+from services.wallbox.device import WallboxBase
+from services.wallbox.registry import WALLBOXES
 
 
 class MqttSettings(Section):
@@ -102,166 +107,6 @@ class MqttSettings(Section):
         return prefix.rstrip("/")
 
 
-# --- meter ---------------------------------------------------------------------------------------
-
-
-class MeterBase(Section):
-    poll_interval: float = Field(default=5.0, gt=0)
-    metrics_port: int = Field(default=9101, ge=0, le=65535)
-
-
-class SimulatedMeterConfig(MeterBase):
-    type: Literal["SimulatedMeter"] = "SimulatedMeter"
-    profile: Literal["sine", "day"] = "sine"
-    pv_max: float = Field(default=3000.0, ge=0)
-    pv_period: float = Field(default=600.0, gt=0, description="s, sine profile")
-    consumption_baseline: float = Field(default=500.0, ge=0)
-    consumption_variation: float = Field(default=500.0, ge=0)
-    consumption_period: float = Field(default=300.0, gt=0)
-    battery_max_power: float = Field(default=1000.0, ge=0)
-    battery_capacity: float = Field(default=833.0, gt=0, description="Wh")
-    battery_initial_soc: float = Field(default=50.0, ge=0, le=100)
-    day_length: float = Field(default=3600.0, gt=0, description="s of one simulated day, day profile")
-    day_start_hour: float = Field(default=8.0, ge=0, lt=24, description="day profile: the hour it starts at")
-    clouds: bool = Field(default=True, description="day profile: passing clouds")
-
-
-class KostalMeterConfig(MeterBase):
-    type: Literal["KostalMeter"] = "KostalMeter"
-    host: str
-    port: int = Field(default=1502, ge=1, le=65535)
-    unit_id: int = Field(default=71, ge=0, le=255)
-    word_order: Literal["big", "little"] = "big"
-    timeout: float = Field(default=5.0, gt=0)
-
-
-class SolarWattMeterConfig(MeterBase):
-    type: Literal["SolarWattMeter"] = "SolarWattMeter"
-    url: str
-    location_guid: str
-    timeout: float = Field(default=5.0, gt=0)
-
-
-class SmaTripowerMeterConfig(MeterBase):
-    type: Literal["SmaTripowerMeter"] = "SmaTripowerMeter"
-    url: str
-    user: Literal["user", "installer"] = "user"
-    password: SecretStr
-    verify_ssl: bool = False
-    timeout: float = Field(default=5.0, gt=0)
-
-
-class FroniusMeterConfig(MeterBase):
-    type: Literal["FroniusMeter"] = "FroniusMeter"
-    url: str
-    timeout: float = Field(default=5.0, gt=0)
-
-
-# --- wallbox -------------------------------------------------------------------------------------
-
-
-class WallboxBase(Section):
-    poll_interval: float = Field(default=5.0, gt=0)
-    metrics_port: int = Field(default=9102, ge=0, le=65535)
-    min_supported_current: int = Field(default=6, ge=1, le=32)
-    max_supported_current: int = Field(default=16, ge=1, le=32)
-    switch_phases_reset_delay: float = Field(default=2.0, ge=0)
-    controller_timeout: float = Field(
-        default=120.0, gt=0, description="s without controller state in a PV mode until charging stops"
-    )
-
-
-class SimulatedWallboxConfig(WallboxBase):
-    type: Literal["SimulatedWallbox"] = "SimulatedWallbox"
-    phases: int = Field(default=3, description="phases_in without a relay")
-    line_voltage: float = 230.0
-    car_status: int = Field(default=3, ge=1, le=4, description="initial car_status (3: plugged in)")
-
-    @field_validator("phases")
-    @classmethod
-    def _one_or_three(cls, phases: int) -> int:
-        if phases not in (1, 3):
-            raise ValueError("must be 1 or 3")
-        return phases
-
-
-class SimulatedWallboxWithRelayConfig(SimulatedWallboxConfig):
-    type: Literal["SimulatedWallboxWithRelay"] = "SimulatedWallboxWithRelay"  # type: ignore[assignment]
-
-
-class GoeWallboxConfig(WallboxBase):
-    type: Literal["GoeWallbox"] = "GoeWallbox"
-    url: str
-    api_version: Literal["auto", "v1", "v2"] = "auto"
-    timeout: float = Field(default=5.0, gt=0)
-
-
-# --- car -----------------------------------------------------------------------------------------
-
-
-class CarBase(Section):
-    poll_interval: float = Field(default=300.0, gt=0, description="s; cloud cars: only while charging")
-    metrics_port: int = Field(default=9103, ge=0, le=65535)
-    battery_capacity: float = Field(default=58.0, gt=0, description="kWh usable, for the SOC estimate")
-    charging_efficiency: float = Field(default=0.9, gt=0, le=1, description="share of charged energy stored")
-
-
-class NoCarConfig(CarBase):
-    type: Literal["NoCar"] = "NoCar"
-
-
-class SimulatedCarConfig(CarBase):
-    type: Literal["SimulatedCar"] = "SimulatedCar"
-    poll_interval: float = Field(default=5.0, gt=0)
-    initial_soc: float = Field(default=50.0, ge=0, le=100)
-    wh_per_percent: float = Field(default=580.0, gt=0)
-    range_at_full: float = Field(default=400.0, ge=0, description="km")
-
-
-class VolkswagenIDCarConfig(CarBase):
-    type: Literal["VolkswagenIDCar"] = "VolkswagenIDCar"
-    user: str
-    password: SecretStr
-    vin: str
-
-
-class SkodaCarConfig(CarBase):
-    """Škoda's public API (carconnectivity-connector-skoda 0.13) takes the MyŠkoda app's API key, no login."""
-
-    type: Literal["SkodaCar"] = "SkodaCar"
-    api_key: SecretStr
-    vin: str
-
-
-# --- relay ---------------------------------------------------------------------------------------
-
-
-class RelayBase(Section):
-    metrics_port: int = Field(default=9104, ge=0, le=65535)
-    stale_after: float = Field(default=90.0, gt=0, description="s; older wallbox data blocks switching")
-    idle_settle: float = Field(
-        default=15.0, ge=0, description="s the wallbox must have reported no load (>= 2 wallbox polls)"
-    )
-    plant_power_limit: float = Field(default=50_000.0, gt=0, description="W; more is implausible")
-    publish_interval: float = Field(default=30.0, gt=0)
-
-
-class DisabledPhaseRelayConfig(RelayBase):
-    type: Literal["DisabledPhaseRelay"] = "DisabledPhaseRelay"
-
-
-class SimulatedPhaseRelayConfig(RelayBase):
-    type: Literal["SimulatedPhaseRelay"] = "SimulatedPhaseRelay"
-    phase_relay_type: Literal["NO", "NC"] = "NO"
-
-
-class RaspiPhaseRelayConfig(RelayBase):
-    type: Literal["RaspiPhaseRelay"] = "RaspiPhaseRelay"
-    phase_relay_type: Literal["NO", "NC"] = "NO"
-    pin: int = Field(default=26, ge=0, le=27, description="BCM pin; Waveshare CH1=26, CH2=20, CH3=21")
-    installed_on_host: str | None = None
-
-
 # --- controller ----------------------------------------------------------------------------------
 
 
@@ -328,42 +173,12 @@ class ApiSettings(Section):
         return auth_read
 
 
-def _type_of(default: str) -> Any:
-    def discriminate(value: Any) -> str:
-        if isinstance(value, dict):
-            return str(value.get("type", default))
-        return str(getattr(value, "type", default))
-
-    return discriminate
-
-
-MeterSettings = Annotated[
-    Annotated[SimulatedMeterConfig, Tag("SimulatedMeter")]
-    | Annotated[KostalMeterConfig, Tag("KostalMeter")]
-    | Annotated[SolarWattMeterConfig, Tag("SolarWattMeter")]
-    | Annotated[SmaTripowerMeterConfig, Tag("SmaTripowerMeter")]
-    | Annotated[FroniusMeterConfig, Tag("FroniusMeter")],
-    Discriminator(_type_of("SimulatedMeter")),
-]
-WallboxSettings = Annotated[
-    Annotated[SimulatedWallboxConfig, Tag("SimulatedWallbox")]
-    | Annotated[SimulatedWallboxWithRelayConfig, Tag("SimulatedWallboxWithRelay")]
-    | Annotated[GoeWallboxConfig, Tag("GoeWallbox")],
-    Discriminator(_type_of("SimulatedWallboxWithRelay")),
-]
-CarSettings = Annotated[
-    Annotated[SimulatedCarConfig, Tag("SimulatedCar")]
-    | Annotated[NoCarConfig, Tag("NoCar")]
-    | Annotated[VolkswagenIDCarConfig, Tag("VolkswagenIDCar")]
-    | Annotated[SkodaCarConfig, Tag("SkodaCar")],
-    Discriminator(_type_of("SimulatedCar")),
-]
-RelaySettings = Annotated[
-    Annotated[SimulatedPhaseRelayConfig, Tag("SimulatedPhaseRelay")]
-    | Annotated[DisabledPhaseRelayConfig, Tag("DisabledPhaseRelay")]
-    | Annotated[RaspiPhaseRelayConfig, Tag("RaspiPhaseRelay")],
-    Discriminator(_type_of("SimulatedPhaseRelay")),
-]
+# Each device section is the config model of its `type`, found through the kind's registry (services/<kind>/
+# registry.py), so only the configured device's module is imported.
+MeterSettings = Annotated[SerializeAsAny[MeterBase], PlainValidator(METERS.validate)]
+WallboxSettings = Annotated[SerializeAsAny[WallboxBase], PlainValidator(WALLBOXES.validate)]
+CarSettings = Annotated[SerializeAsAny[CarBase], PlainValidator(CARS.validate)]
+RelaySettings = Annotated[SerializeAsAny[RelayBase], PlainValidator(RELAYS.validate)]
 
 
 class Settings(BaseSettings):
@@ -372,10 +187,10 @@ class Settings(BaseSettings):
     )
 
     mqtt: MqttSettings = MqttSettings()
-    meter: MeterSettings = SimulatedMeterConfig()
-    wallbox: WallboxSettings = SimulatedWallboxWithRelayConfig()
-    car: CarSettings = SimulatedCarConfig()
-    relay: RelaySettings = SimulatedPhaseRelayConfig()
+    meter: MeterSettings = Field(default_factory=METERS.default_config)
+    wallbox: WallboxSettings = Field(default_factory=WALLBOXES.default_config)
+    car: CarSettings = Field(default_factory=CARS.default_config)
+    relay: RelaySettings = Field(default_factory=RELAYS.default_config)
     controller: ControllerSettings = ControllerSettings()
     api: ApiSettings = ApiSettings()
 
@@ -432,3 +247,13 @@ def public_config(section: BaseModel) -> dict[str, Any]:
         for name, value in section.model_dump(mode="json").items()
         if not isinstance(getattr(section, name), SecretStr)
     }
+
+
+def __getattr__(name: str) -> Any:
+    """Device config models moved next to their adapters; `from pvcontrol.settings import KostalMeterConfig`
+    still works (it imports that device's module)."""
+    for registry in (METERS, WALLBOXES, CARS, RELAYS):
+        for device in registry:
+            if device.config == name:
+                return registry.config_class(device.name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

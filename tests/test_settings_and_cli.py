@@ -19,12 +19,8 @@ import pytest
 import yaml
 
 from pvcontrol import cli
-from pvcontrol.settings import (
-    SimulatedWallboxConfig,
-    SimulatedWallboxWithRelayConfig,
-    load_settings,
-    public_config,
-)
+from pvcontrol.settings import load_settings, public_config
+from services.wallbox.simulated import SimulatedWallboxConfig, SimulatedWallboxWithRelayConfig
 from tests.helpers import (
     Broker,
     MqttProbe,

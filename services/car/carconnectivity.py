@@ -10,14 +10,30 @@ import asyncio
 import logging
 import time
 from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+
+from pydantic import SecretStr
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarData
-from pvcontrol.settings import SkodaCarConfig, VolkswagenIDCarConfig
-from services.car.device import Car
+from services.car.device import Car, CarBase
 
 log = logging.getLogger(__name__)
+
+
+class VolkswagenIDCarConfig(CarBase):
+    type: Literal["VolkswagenIDCar"] = "VolkswagenIDCar"
+    user: str
+    password: SecretStr
+    vin: str
+
+
+class SkodaCarConfig(CarBase):
+    """Škoda's public API (carconnectivity-connector-skoda 0.13) takes the MyŠkoda app's API key, no login."""
+
+    type: Literal["SkodaCar"] = "SkodaCar"
+    api_key: SecretStr
+    vin: str
 
 
 class CarConnectivityCar(Car):

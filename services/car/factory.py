@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-from pvcontrol.settings import (
-    CarSettings,
-    NoCarConfig,
-    SimulatedCarConfig,
-    SkodaCarConfig,
-    VolkswagenIDCarConfig,
-)
-from services.car.device import Car
+from services.car.device import Car, CarBase
+from services.car.registry import CARS
 
 
-def create_car(config: CarSettings) -> Car:
-    if isinstance(config, SimulatedCarConfig):
-        from services.car.simulated import SimulatedCar
-
-        return SimulatedCar(config)
-    if isinstance(config, NoCarConfig):
-        from services.car.simulated import NoCar
-
-        return NoCar()
-    if isinstance(config, VolkswagenIDCarConfig):
-        from services.car.carconnectivity import VolkswagenIDCar
-
-        return VolkswagenIDCar(config)
-    if isinstance(config, SkodaCarConfig):
-        from services.car.carconnectivity import SkodaCar
-
-        return SkodaCar(config)
-    raise NotImplementedError(f"{config.type} is not implemented yet")
+def create_car(config: CarBase) -> Car:
+    car: Car = CARS.create(config)
+    return car

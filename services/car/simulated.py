@@ -5,10 +5,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import Field
 
 from pvcontrol.models import CarData, WallboxData
-from pvcontrol.settings import SimulatedCarConfig
-from services.car.device import Car
+from services.car.device import Car, CarBase
+
+
+class NoCarConfig(CarBase):
+    type: Literal["NoCar"] = "NoCar"
+
+
+class SimulatedCarConfig(CarBase):
+    type: Literal["SimulatedCar"] = "SimulatedCar"
+    poll_interval: float = Field(default=5.0, gt=0)
+    initial_soc: float = Field(default=50.0, ge=0, le=100)
+    wh_per_percent: float = Field(default=580.0, gt=0)
+    range_at_full: float = Field(default=400.0, ge=0, description="km")
 
 
 class SimulatedCar(Car):
@@ -38,7 +52,7 @@ class SimulatedCar(Car):
 
 
 class NoCar(Car):
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, config: NoCarConfig | None = None, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
 
     async def read(self) -> CarData:

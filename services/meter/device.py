@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from pydantic import Field
+
 from pvcontrol.models import MeterData, WallboxData
+from pvcontrol.section import Section
+
+
+class MeterBase(Section):
+    """What every meter type's settings share; `type` names the device in services/meter/registry.py."""
+
+    type: str
+    poll_interval: float = Field(default=5.0, gt=0)
+    metrics_port: int = Field(default=9101, ge=0, le=65535)
 
 
 class Meter(ABC):

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from pvcontrol.device import DeviceError, json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import MeterData
-from pvcontrol.settings import FroniusMeterConfig
-from services.meter.device import Meter
+from services.meter.device import Meter, MeterBase
 
 POWER_FLOW = "/solar_api/v1/GetPowerFlowRealtimeData.fcgi"
+
+
+class FroniusMeterConfig(MeterBase):
+    type: Literal["FroniusMeter"] = "FroniusMeter"
+    url: str
+    timeout: float = Field(default=5.0, gt=0)
 
 
 def _power(site: Mapping[str, Any], key: str) -> float:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import Field
 from pymodbus import ModbusException
 from pymodbus.client import AsyncModbusTcpClient
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import MeterData
-from pvcontrol.settings import KostalMeterConfig
-from services.meter.device import Meter
+from services.meter.device import Meter, MeterBase
 
 FLOAT32 = AsyncModbusTcpClient.DATATYPE.FLOAT32
 INT16 = AsyncModbusTcpClient.DATATYPE.INT16
@@ -30,6 +30,15 @@ AC_POWER = 172
 GRID_POWER = 252
 BATTERY_SOC = 514
 BATTERY_POWER = 582
+
+
+class KostalMeterConfig(MeterBase):
+    type: Literal["KostalMeter"] = "KostalMeter"
+    host: str
+    port: int = Field(default=1502, ge=1, le=65535)
+    unit_id: int = Field(default=71, ge=0, le=255)
+    word_order: Literal["big", "little"] = "big"
+    timeout: float = Field(default=5.0, gt=0)
 
 
 def _int(registers: list[int], datatype: AsyncModbusTcpClient.DATATYPE) -> int:

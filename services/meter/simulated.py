@@ -5,10 +5,28 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import Literal
+
+from pydantic import Field
 
 from pvcontrol.models import MeterData, WallboxData
-from pvcontrol.settings import SimulatedMeterConfig
-from services.meter.device import Meter
+from services.meter.device import Meter, MeterBase
+
+
+class SimulatedMeterConfig(MeterBase):
+    type: Literal["SimulatedMeter"] = "SimulatedMeter"
+    profile: Literal["sine", "day"] = "sine"
+    pv_max: float = Field(default=3000.0, ge=0)
+    pv_period: float = Field(default=600.0, gt=0, description="s, sine profile")
+    consumption_baseline: float = Field(default=500.0, ge=0)
+    consumption_variation: float = Field(default=500.0, ge=0)
+    consumption_period: float = Field(default=300.0, gt=0)
+    battery_max_power: float = Field(default=1000.0, ge=0)
+    battery_capacity: float = Field(default=833.0, gt=0, description="Wh")
+    battery_initial_soc: float = Field(default=50.0, ge=0, le=100)
+    day_length: float = Field(default=3600.0, gt=0, description="s of one simulated day, day profile")
+    day_start_hour: float = Field(default=8.0, ge=0, lt=24, description="day profile: the hour it starts at")
+    clouds: bool = Field(default=True, description="day profile: passing clouds")
 
 
 def sine_pv(config: SimulatedMeterConfig, t: float) -> float:

@@ -10,15 +10,15 @@ import logging
 import time
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import Field, SecretStr
 from urllib3.exceptions import InsecureRequestWarning
 
 from pvcontrol.device import DeviceError, json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import MeterData
-from pvcontrol.settings import SmaTripowerMeterConfig
-from services.meter.device import Meter
+from services.meter.device import Meter, MeterBase
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,15 @@ KEYS = (
     BATTERY_CHARGED,
     BATTERY_DISCHARGED,
 )
+
+
+class SmaTripowerMeterConfig(MeterBase):
+    type: Literal["SmaTripowerMeter"] = "SmaTripowerMeter"
+    url: str
+    user: Literal["user", "installer"] = "user"
+    password: SecretStr
+    verify_ssl: bool = False
+    timeout: float = Field(default=5.0, gt=0)
 
 
 class SessionRejected(DeviceError):

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from pvcontrol.device import DeviceError, json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import MeterData
-from pvcontrol.settings import SolarWattMeterConfig
-from services.meter.device import Meter
+from services.meter.device import Meter, MeterBase
 
 DEVICES = "/rest/kiwigrid/wizard/devices"
+
+
+class SolarWattMeterConfig(MeterBase):
+    type: Literal["SolarWattMeter"] = "SolarWattMeter"
+    url: str
+    location_guid: str
+    timeout: float = Field(default=5.0, gt=0)
 
 
 def _tag(tags: Mapping[str, Any], name: str, default: float | None = None) -> float:

@@ -4,6 +4,23 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from pydantic import Field
+
+from pvcontrol.section import Section
+
+
+class RelayBase(Section):
+    """What every relay type's settings share; `type` names the device in services/relay/registry.py."""
+
+    type: str
+    metrics_port: int = Field(default=9104, ge=0, le=65535)
+    stale_after: float = Field(default=90.0, gt=0, description="s; older wallbox data blocks switching")
+    idle_settle: float = Field(
+        default=15.0, ge=0, description="s the wallbox must have reported no load (>= 2 wallbox polls)"
+    )
+    plant_power_limit: float = Field(default=50_000.0, gt=0, description="W; more is implausible")
+    publish_interval: float = Field(default=30.0, gt=0)
+
 
 class PhaseRelay(ABC):
     @property

@@ -5,11 +5,20 @@ from __future__ import annotations
 import importlib
 import logging
 from types import ModuleType
+from typing import Literal
 
-from pvcontrol.settings import RaspiPhaseRelayConfig
-from services.relay.device import PhaseRelay
+from pydantic import Field
+
+from services.relay.device import PhaseRelay, RelayBase
 
 log = logging.getLogger(__name__)
+
+
+class RaspiPhaseRelayConfig(RelayBase):
+    type: Literal["RaspiPhaseRelay"] = "RaspiPhaseRelay"
+    phase_relay_type: Literal["NO", "NC"] = "NO"
+    pin: int = Field(default=26, ge=0, le=27, description="BCM pin; Waveshare CH1=26, CH2=20, CH3=21")
+    installed_on_host: str | None = None
 
 
 class RaspiPhaseRelay(PhaseRelay):

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from pvcontrol.settings import SimulatedPhaseRelayConfig
-from services.relay.device import PhaseRelay
+from typing import Literal
+
+from services.relay.device import PhaseRelay, RelayBase
+
+
+class DisabledPhaseRelayConfig(RelayBase):
+    type: Literal["DisabledPhaseRelay"] = "DisabledPhaseRelay"
+
+
+class SimulatedPhaseRelayConfig(RelayBase):
+    type: Literal["SimulatedPhaseRelay"] = "SimulatedPhaseRelay"
+    phase_relay_type: Literal["NO", "NC"] = "NO"
 
 
 def phases_for(energised: bool, relay_type: str) -> int:
@@ -31,6 +41,9 @@ class SimulatedPhaseRelay(PhaseRelay):
 
 
 class DisabledPhaseRelay(PhaseRelay):
+    def __init__(self, config: DisabledPhaseRelayConfig | None = None) -> None:
+        pass
+
     @property
     def enabled(self) -> bool:
         return False

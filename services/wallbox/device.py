@@ -4,7 +4,24 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from pydantic import Field
+
 from pvcontrol.models import CarStatus, RelayData, WallboxData
+from pvcontrol.section import Section
+
+
+class WallboxBase(Section):
+    """What every wallbox type's settings share; `type` names the device in services/wallbox/registry.py."""
+
+    type: str
+    poll_interval: float = Field(default=5.0, gt=0)
+    metrics_port: int = Field(default=9102, ge=0, le=65535)
+    min_supported_current: int = Field(default=6, ge=1, le=32)
+    max_supported_current: int = Field(default=16, ge=1, le=32)
+    switch_phases_reset_delay: float = Field(default=2.0, ge=0)
+    controller_timeout: float = Field(
+        default=120.0, gt=0, description="s without controller state in a PV mode until charging stops"
+    )
 
 
 class Wallbox(ABC):

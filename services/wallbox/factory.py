@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from pvcontrol.settings import GoeWallboxConfig, SimulatedWallboxConfig, WallboxSettings
-from services.wallbox.device import Wallbox
+from services.wallbox.device import Wallbox, WallboxBase
+from services.wallbox.registry import WALLBOXES
 
 
-def create_wallbox(config: WallboxSettings) -> Wallbox:
-    if isinstance(config, SimulatedWallboxConfig):
-        from services.wallbox.simulated import SimulatedWallbox
-
-        return SimulatedWallbox(config)
-    if isinstance(config, GoeWallboxConfig):
-        from services.wallbox.goe import GoeWallbox
-
-        return GoeWallbox(config)
-    raise NotImplementedError(f"{config.type} is not implemented yet")
+def create_wallbox(config: WallboxBase) -> Wallbox:
+    wallbox: Wallbox = WALLBOXES.create(config)
+    return wallbox

@@ -6,16 +6,24 @@ import json
 import logging
 from typing import Any, Literal
 
+from pydantic import Field
+
 from pvcontrol.device import DeviceError
 from pvcontrol.http_client import HttpStatusError, JsonHttpClient, NotJsonError
 from pvcontrol.models import WallboxData
-from pvcontrol.settings import GoeWallboxConfig
-from services.wallbox.device import Wallbox
+from services.wallbox.device import Wallbox, WallboxBase
 from services.wallbox.goe_protocol import V2_STATUS_KEYS, decode_v1, decode_v2
 
 log = logging.getLogger(__name__)
 
 ApiVersion = Literal["v1", "v2"]
+
+
+class GoeWallboxConfig(WallboxBase):
+    type: Literal["GoeWallbox"] = "GoeWallbox"
+    url: str
+    api_version: Literal["auto", "v1", "v2"] = "auto"
+    timeout: float = Field(default=5.0, gt=0)
 
 
 class GoeWallbox(Wallbox):

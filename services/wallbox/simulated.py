@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Literal
+
+from pydantic import Field, field_validator
 
 from pvcontrol.models import CarStatus, RelayData, WallboxData, WbError
-from pvcontrol.settings import SimulatedWallboxConfig, SimulatedWallboxWithRelayConfig
-from services.wallbox.device import Wallbox
+from services.wallbox.device import Wallbox, WallboxBase
 
 PLUGGED_IN = (CarStatus.Charging, CarStatus.WaitingForVehicle)
+
+
+class SimulatedWallboxConfig(WallboxBase):
+    type: Literal["SimulatedWallbox"] = "SimulatedWallbox"
+    phases: int = Field(default=3, description="phases_in without a relay")
+    line_voltage: float = 230.0
+    car_status: int = Field(default=3, ge=1, le=4, description="initial car_status (3: plugged in)")
+
+    @field_validator("phases")
+    @classmethod
+    def _one_or_three(cls, phases: int) -> int:
+        if phases not in (1, 3):
+            raise ValueError("must be 1 or 3")
+        return phases
+
+
+class SimulatedWallboxWithRelayConfig(SimulatedWallboxConfig):
+    type: Literal["SimulatedWallboxWithRelay"] = "SimulatedWallboxWithRelay"  # type: ignore[assignment]
 
 
 class SimulatedWallbox(Wallbox):
