@@ -106,6 +106,21 @@ class ApiData(StateDocument):
     sse_clients: int = 0
 
 
+class PlanState(BaseModel):
+    """A departure plan ("80 % by 07:00") and how it is going."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    soc: int = Field(ge=1, le=100)
+    time: str  # HH:MM, local
+    days: list[str] = []  # weekdays it repeats on (mon..sun); empty: once
+    deadline: float | None = None  # Unix s of the next occurrence
+    energy_needed_wh: float | None = None
+    grid_start: float | None = None  # Unix s: full power from then on if the sun has not done it
+    projected_finish: float | None = None  # Unix s
+    achievable: bool = True
+
+
 class ControllerData(StateDocument):
     mode: ChargeMode = ChargeMode.OFF
     desired_mode: ChargeMode = ChargeMode.OFF
@@ -121,3 +136,9 @@ class ControllerData(StateDocument):
     energy_today_grid: float = Field(default=0.0, ge=0)
     # One human sentence: what the controller is doing or waiting for ("starting in 20 s").
     reason: str | None = None
+    # The car's goals (user settings, restored after a restart like desired_mode) and their state.
+    min_soc: int | None = Field(default=None, ge=1, le=100)
+    limit_soc: int | None = Field(default=None, ge=1, le=99)
+    plan: PlanState | None = None
+    soc: float | None = Field(default=None, ge=0, le=100)  # what the goals go by
+    soc_source: str | None = None  # "car", "car (estimated)" or "session energy"

@@ -72,21 +72,22 @@ class MqttLink:
     async def publish_json(self, topic: str, document: dict[str, Any]) -> None:
         await self.publish_retained(topic, json.dumps(document))
 
-    async def publish_command(self, topic: str, payload: str) -> None:
+    async def publish_command(self, topic: str, payload: str) -> bool:
         """Commands are not retained and not queued while disconnected: a stale command is worse than
-        none, and every sender repeats its intent on its next cycle."""
-        await self._send(topic, payload, retain=False)
+        none, and every sender repeats its intent on its next cycle. False if it was not sent."""
+        return await self._send(topic, payload, retain=False)
 
-    async def _send(self, topic: str, payload: str, *, retain: bool) -> None:
+    async def _send(self, topic: str, payload: str, *, retain: bool) -> bool:
         client = self._client
         if client is None:
-            return
+            return False
         try:
             await client.publish(topic, payload, qos=QOS, retain=retain)
         except aiomqtt.MqttError as e:
             self.log.warning("publish to %s failed: %s", topic, e)
-        else:
-            MQTT_MESSAGES.labels(self.service, "out").inc()
+            return False
+        MQTT_MESSAGES.labels(self.service, "out").inc()
+        return True
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stay connected until `stop` is set, then publish `offline` and disconnect cleanly."""

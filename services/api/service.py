@@ -103,12 +103,8 @@ class ApiService(Service):
         self._whole_state_changed.set()
 
     async def _publish_command(self, service: ServiceName, name: str, payload: str) -> bool:
-        """False when the command cannot have reached the broker. MqttLink drops commands while
-        disconnected (and logs a failed publish), so the link's state before and after tells."""
-        if not self.link.connected.is_set():
-            return False
-        await self.link.publish_command(self.topics.command(service, name), payload)
-        return self.link.connected.is_set()
+        """False when the command did not reach the broker (disconnected, or the publish failed)."""
+        return await self.link.publish_command(self.topics.command(service, name), payload)
 
     async def _watch_liveness(self, stop: asyncio.Event) -> None:
         """Services also go offline by staying silent, without any message: tell the SSE clients."""
