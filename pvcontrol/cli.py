@@ -66,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     for name in SERVICE_COMMANDS:
         commands.add_parser(name, parents=[shared], help=f"run the {name} service")
     commands.add_parser("all", parents=[shared], help="run every service in one process")
+    commands.add_parser(
+        "ha-cleanup", parents=[shared], help="remove the Home Assistant discovery documents from the broker"
+    )
     return main
 
 
@@ -176,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ssl.SSLError) as e:
         print(f"pvcontrol: cannot use the MQTT TLS or password files: {e}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    if args.command == "ha-cleanup":
+        from pvcontrol import ha_cleanup
+
+        return ha_cleanup.run(broker)
     topics = Topics(settings.mqtt.prefix)
     try:
         services = [build(name, settings, broker, topics, args.hostname) for name in names]

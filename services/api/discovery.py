@@ -29,6 +29,17 @@ SENSORS: tuple[tuple[str, str, ServiceName, str, str, str | None], ...] = (
     ("wallbox_phases", "Wallbox phases", "wallbox", "phases_out", "", None),
 )
 
+# Counters for Home Assistant's Energy dashboard (Wh, never decreasing but for a new cycle: the car's
+# energy by source starts again at 0 every day, which `total_increasing` reads as a new meter cycle).
+ENERGY_SENSORS: tuple[tuple[str, str, ServiceName, str], ...] = (
+    ("energy_home", "Home energy", "meter", "energy_consumption"),
+    ("energy_home_grid", "Home energy from grid", "meter", "energy_consumption_grid"),
+    ("energy_home_pv", "Home energy from PV", "meter", "energy_consumption_pv"),
+    ("wallbox_total_energy", "Wallbox total energy", "wallbox", "total_energy"),
+    ("car_energy_today_pv", "Car energy from PV today", "controller", "energy_today_pv"),
+    ("car_energy_today_grid", "Car energy from grid today", "controller", "energy_today_grid"),
+)
+
 
 def _availability(topics: Topics, service: ServiceName) -> dict[str, Any]:
     return {
@@ -46,6 +57,7 @@ def _sensor(
     field: str,
     unit: str,
     device_class: str | None,
+    state_class: str = "measurement",
 ) -> dict[str, Any]:
     config: dict[str, Any] = {
         "name": name,
@@ -57,7 +69,7 @@ def _sensor(
     }
     if unit:
         config["unit_of_measurement"] = unit
-        config["state_class"] = "measurement"
+        config["state_class"] = state_class
     if device_class:
         config["device_class"] = device_class
     return config
@@ -84,6 +96,11 @@ def documents(topics: Topics, phase_select: bool) -> Iterator[tuple[str, dict[st
         yield (
             f"homeassistant/sensor/pvcontrol_{object_id}/config",
             _sensor(topics, object_id, name, service, field, unit, device_class),
+        )
+    for object_id, name, service, field in ENERGY_SENSORS:
+        yield (
+            f"homeassistant/sensor/pvcontrol_{object_id}/config",
+            _sensor(topics, object_id, name, service, field, "Wh", "energy", "total_increasing"),
         )
     yield (
         "homeassistant/select/pvcontrol_desired_mode/config",
@@ -119,3 +136,8 @@ def documents(topics: Topics, phase_select: bool) -> Iterator[tuple[str, dict[st
                 ["AUTO", "CHARGE_1P", "CHARGE_3P"],
             ),
         )
+
+
+def all_topics() -> list[str]:
+    """Every discovery topic the gateway may publish, the phase-mode select too (`pvcontrol ha-cleanup`)."""
+    return [topic for topic, _ in documents(Topics(), phase_select=True)]
