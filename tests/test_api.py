@@ -134,10 +134,10 @@ def test_invalid_bodies_are_422_and_publish_nothing(
 
 
 def test_car_status_only_for_simulated_wallbox(api: Api, probe: MqttProbe) -> None:
-    announce(probe, "wallbox", {"type": "GoeWallbox"})
+    announce(probe, "wallbox", {"type": "GoeWallbox", "car_status_settable": False})
     wait_until(lambda: httpx.get(f"{api.url}/api/pvcontrol/wallbox").json()["type"] == "GoeWallbox")
     assert _put(api, "wallbox/car_status", 1) == 422
-    announce(probe, "wallbox", {"type": "SimulatedWallbox"})
+    announce(probe, "wallbox", {"type": "SimulatedWallbox", "car_status_settable": True})
     wait_until(lambda: _put(api, "wallbox/car_status", 1) == 204)
     assert probe.wait_for(f"{api.prefix}/wallbox/car_status/set").payload == b"1"
 

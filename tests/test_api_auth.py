@@ -90,7 +90,9 @@ def test_put_without_the_right_token_is_401_and_publishes_nothing(
 
 
 def test_every_put_needs_the_token(protected: Gateway, probe: MqttProbe) -> None:
-    probe.publish_json(f"{probe.prefix}/wallbox/config", {"type": "SimulatedWallbox"})
+    probe.publish_json(
+        f"{probe.prefix}/wallbox/config", {"type": "SimulatedWallbox", "car_status_settable": True}
+    )
     for path, body in [
         ("phase_mode", "AUTO"),
         ("desired_priority", "CAR"),

@@ -28,7 +28,7 @@ def url(mqtt_broker: Broker, prefix: str, tmp_path: Path, probe: MqttProbe) -> I
         base = f"http://127.0.0.1:{port}"
         for service, config in (
             ("controller", {"cycle_time": 30}),
-            ("wallbox", {"type": "SimulatedWallbox"}),
+            ("wallbox", {"type": "SimulatedWallbox", "car_status_settable": True}),
         ):
             probe.publish_json(f"{prefix}/{service}/config", config)
             probe.publish(f"{prefix}/{service}/status", "online", retain=True)

@@ -23,7 +23,6 @@ from services.api.static import ui_router
 
 # service, command name, payload -> whether it was handed to the broker
 Publish = Callable[[ServiceName, str, str], Awaitable[bool]]
-SIMULATED_WALLBOXES = ("SimulatedWallbox", "SimulatedWallboxWithRelay")
 Service = Literal["controller", "meter", "wallbox", "relay", "car"]
 SettablePhaseMode = Literal["AUTO", "CHARGE_1P", "CHARGE_3P"]
 
@@ -112,8 +111,9 @@ def api_router(gw: Gateway) -> APIRouter:
         dependencies=write,
     )
     async def car_status(status: Annotated[CarStatus, BeforeValidator(plain_int), Body()]) -> Response:
-        if gw.picture.config_type("wallbox") not in SIMULATED_WALLBOXES:
-            raise HTTPException(status_code=422, detail="car_status can only be set on a simulated wallbox")
+        # the wallbox declares it in its config document (simulations only)
+        if gw.picture.configs.get("wallbox", {}).get("car_status_settable") is not True:
+            raise HTTPException(status_code=422, detail="this wallbox does not take car_status")
         return await command("car_status", str(int(status)), service="wallbox")
 
     return router

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Literal, Protocol, runtime_checkable
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
+from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, RelayData, WallboxData
 from pvcontrol.section import Section
+
+# relay: a phase relay (P/relay/phases/set) switches the charger's supply; native: the charger switches
+# itself on P/wallbox/phases/set; none: fixed phases.
+PhaseSwitching = Literal["relay", "native", "none"]
 
 
 class WallboxBase(Section):
@@ -22,6 +28,17 @@ class WallboxBase(Section):
     controller_timeout: float = Field(
         default=120.0, gt=0, description="s without controller state in a PV mode until charging stops"
     )
+    phase_switching: PhaseSwitching = "none"
+    phase_switch_timeout: float = Field(
+        default=60.0, gt=0, description="s a native phase switch waits for the charger to report no current"
+    )
+
+    # Published on P/wallbox/config, so the gateway knows without knowing device types.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def car_status_settable(self) -> bool:
+        """Whether P/wallbox/car_status/set plugs a car in or out (simulations only)."""
+        return False
 
 
 class Wallbox(ABC):
@@ -42,11 +59,17 @@ class Wallbox(ABC):
     def on_relay_state(self, relay: RelayData) -> None:
         """The latest relay state, for simulations whose phases follow the relay."""
 
-    def supports_car_status(self) -> bool:
-        return False
-
-    def set_car_status(self, status: CarStatus) -> None:
-        raise NotImplementedError("only simulated wallboxes accept car_status")
+    async def set_phases(self, phases: int) -> None:
+        """Switch to 1 or 3 phases itself (`phase_switching` native). The service has paused charging and
+        seen no current first."""
+        raise DeviceError("this wallbox cannot switch phases itself")
 
     async def close(self) -> None:
         """Release connections."""
+
+
+@runtime_checkable
+class CarStatusSettable(Protocol):
+    """A wallbox whose car can be plugged in or out by command (with `car_status_settable`)."""
+
+    def set_car_status(self, status: CarStatus) -> None: ...

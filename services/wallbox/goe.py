@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from pvcontrol.device import DeviceError
 from pvcontrol.http_client import HttpStatusError, JsonHttpClient, NotJsonError
@@ -17,6 +17,7 @@ from services.wallbox.goe_protocol import V2_STATUS_KEYS, decode_v1, decode_v2
 log = logging.getLogger(__name__)
 
 ApiVersion = Literal["v1", "v2"]
+PSM_FORCE = {1: 1, 3: 2}  # v2 phaseSwitchMode: 0 auto (the charger decides), 1 force 1, 2 force 3
 
 
 class GoeWallboxConfig(WallboxBase):
@@ -24,6 +25,14 @@ class GoeWallboxConfig(WallboxBase):
     url: str
     api_version: Literal["auto", "v1", "v2"] = "auto"
     timeout: float = Field(default=5.0, gt=0)
+    # relay: a Pi phase relay in the supply (the original set-up); native: API v2 `psm` (Gemini, HOME v3+)
+    phase_switching: Literal["relay", "native", "none"] = "relay"
+
+    @model_validator(mode="after")
+    def _native_needs_v2(self) -> GoeWallboxConfig:
+        if self.phase_switching == "native" and self.api_version == "v1":
+            raise ValueError("phase_switching native needs API v2 (psm); set api_version auto or v2")
+        return self
 
 
 class GoeWallbox(Wallbox):
@@ -78,6 +87,11 @@ class GoeWallbox(Wallbox):
             await self._set_v1("alw", "1" if allowed else "0")
         if self._last is not None:
             self._last = self._last.model_copy(update={"allow_charging": allowed})
+
+    async def set_phases(self, phases: int) -> None:
+        if await self._api_version() != "v2":
+            raise DeviceError("go-e: switching phases needs API v2 (psm)")
+        await self._set_v2("psm", PSM_FORCE[phases])
 
     async def reset(self) -> None:
         if await self._api_version() == "v2":

@@ -15,8 +15,9 @@ from pvcontrol.service import Service, sleep_or_stop
 from pvcontrol.settings import WallboxSettings, public_config
 from pvcontrol.topics import Topics
 from services.wallbox import metrics
-from services.wallbox.device import Wallbox
+from services.wallbox.device import CarStatusSettable, Wallbox
 from services.wallbox.failsafe import ControllerWatchdog
+from services.wallbox.native_phases import NativePhaseSwitch
 
 
 def check_relay_phases(data: WallboxData, relay: RelayData | None) -> WallboxData:
@@ -52,6 +53,11 @@ class WallboxService(Service):
         self.link.on(topics.command("wallbox", "allow_charging"), self._on_allow_charging)
         self.link.on(topics.command("wallbox", "reset"), self._on_reset)
         self.link.on(topics.command("wallbox", "car_status"), self._on_car_status)
+        self.link.on(topics.command("wallbox", "phases"), self._on_phases)
+        self.native_phases = NativePhaseSwitch(
+            wallbox, self._device_lock, self._read_and_publish, config.phase_switch_timeout, 1.0, self.log
+        )
+        self._phase_task: asyncio.Task[None] | None = None
         self.link.on(topics.state("relay"), self._on_relay_state)
         self.failsafe = ControllerWatchdog(config.controller_timeout, self.log)
         self.link.on_delivery(topics.state("controller"), self._on_controller_state)
@@ -83,6 +89,11 @@ class WallboxService(Service):
 
     async def _on_allow_charging(self, payload: bytes) -> None:
         allowed = parse_bool(payload)
+        if self.native_phases.busy:
+            self.native_phases.allow_wanted = allowed  # charging resumes (or not) once the switch is done
+            if allowed:
+                self.log.info("allow_charging=True held until the phase switch is done")
+                return
         await self._write(f"allow_charging={allowed}", self.wallbox.allow_charging(allowed))
 
     async def _on_reset(self, payload: bytes) -> None:
@@ -90,12 +101,42 @@ class WallboxService(Service):
         await self._write("reset", self.wallbox.reset())
 
     async def _on_car_status(self, payload: bytes) -> None:
-        if not self.wallbox.supports_car_status():
-            raise CommandError("car_status can only be set on a simulated wallbox")
+        if not self.config.car_status_settable or not isinstance(self.wallbox, CarStatusSettable):
+            raise CommandError(
+                f"car_status cannot be set on a {self.config.type} (car_status_settable false)"
+            )
         status = parse_car_status(payload)
         self.wallbox.set_car_status(status)
         self.log.info("set car_status=%s", status.name)
         await self.poller.poll_once()
+
+    async def _on_phases(self, payload: bytes) -> None:
+        phases = parse_int(payload, 1, 3)
+        if phases == 2:
+            raise CommandError("phases must be 1 or 3")
+        if self.config.phase_switching != "native":
+            raise CommandError(f"this wallbox does not switch phases itself ({self.config.phase_switching})")
+        if self.native_phases.busy:
+            raise CommandError("a phase switch is already under way")
+        # A switch waits for the charger to stop drawing current: it must not hold up other commands.
+        self._phase_task = asyncio.create_task(self._switch_phases(phases, payload))
+
+    async def _switch_phases(self, phases: int, payload: bytes) -> None:
+        try:
+            switched = await self.native_phases.switch(phases, lambda: self.failsafe.tripped)
+        except DeviceError as e:
+            topic = self.topics.command("wallbox", "phases")
+            await self.link.report_rejection(topic, payload, f"phases={phases} not switched: {e}")
+        else:
+            if not switched:
+                self.log.info("already on %d phase(s)", phases)
+        await self.poller.poll_once()
+
+    async def _read_and_publish(self) -> WallboxData:
+        """For the phase switch: a reading that fails is an error, not the last good data."""
+        data = await self._read()
+        await self._publish(data)
+        return data
 
     async def _on_relay_state(self, payload: bytes) -> None:
         relay = self.parse_state(RelayData, payload, "relay")
@@ -142,4 +183,6 @@ class WallboxService(Service):
         finally:
             if self._reset_task is not None:
                 self._reset_task.cancel()
+            if self._phase_task is not None:
+                self._phase_task.cancel()
             await self.wallbox.close()

@@ -6,8 +6,9 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, computed_field, field_validator
 
+from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, RelayData, WallboxData, WbError
 from services.wallbox.device import Wallbox, WallboxBase
 
@@ -16,7 +17,8 @@ PLUGGED_IN = (CarStatus.Charging, CarStatus.WaitingForVehicle)
 
 class SimulatedWallboxConfig(WallboxBase):
     type: Literal["SimulatedWallbox"] = "SimulatedWallbox"
-    phases: int = Field(default=3, description="phases_in without a relay")
+    phase_switching: Literal["none", "native"] = "none"
+    phases: int = Field(default=3, description="phases_in without a relay (at start, with native)")
     line_voltage: float = 230.0
     car_status: int = Field(default=3, ge=1, le=4, description="initial car_status (3: plugged in)")
 
@@ -27,9 +29,15 @@ class SimulatedWallboxConfig(WallboxBase):
             raise ValueError("must be 1 or 3")
         return phases
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def car_status_settable(self) -> bool:
+        return True
+
 
 class SimulatedWallboxWithRelayConfig(SimulatedWallboxConfig):
     type: Literal["SimulatedWallboxWithRelay"] = "SimulatedWallboxWithRelay"  # type: ignore[assignment]
+    phase_switching: Literal["relay"] = "relay"  # type: ignore[assignment]
 
 
 class SimulatedWallbox(Wallbox):
@@ -37,6 +45,7 @@ class SimulatedWallbox(Wallbox):
         self.config = config
         self._clock = clock
         self._follows_relay = isinstance(config, SimulatedWallboxWithRelayConfig)
+        self._native = config.phase_switching == "native"
         self._phases_in = config.phases
         self._max_current = config.min_supported_current
         self._allow = False
@@ -95,8 +104,14 @@ class SimulatedWallbox(Wallbox):
             self._advance()
             self._phases_in = relay.phases
 
-    def supports_car_status(self) -> bool:
-        return True
+    async def set_phases(self, phases: int) -> None:
+        if not self._native:
+            raise DeviceError("this simulated wallbox has fixed phases (phase_switching none)")
+        if self._power() > 0:
+            # As a real contactor must not: the service pauses charging and waits for no current first.
+            raise DeviceError("refusing to switch phases under load")
+        self._advance()
+        self._phases_in = phases
 
     def set_car_status(self, status: CarStatus) -> None:
         self._advance()

@@ -32,6 +32,8 @@ class ChargerState:
     total_wh: float = 1_234_500.0
     temperatures: tuple[float, float] = (24.5, 27.25)
     reboots: int = 0
+    psm: int = 0  # v2 phaseSwitchMode: 0 auto, 1 force 1 phase, 2 force 3 phases (Gemini / HOME v3)
+    psm_switches_under_load: int = 0  # a real charger pauses itself; pv-control must have paused first
     updated: float = field(default_factory=time.monotonic)
 
     @property
@@ -145,6 +147,12 @@ class FakeGoe(FakeHttpDevice):
                 s.amp = value
             elif key == "frc" and value in (0, 1, 2):
                 s.frc = value
+            elif key == "psm" and value in (0, 1, 2) and not isinstance(value, bool):
+                if s.charging and value != s.psm:
+                    s.psm_switches_under_load += 1
+                s.psm = value
+                if value:
+                    s.supply_phases = 1 if value == 1 else 3
             elif key == "rst" and value in (1, True):
                 self._reboot()
             else:
@@ -308,7 +316,7 @@ class FakeGoe(FakeHttpDevice):
             "trx": 0 if s.car_plugged else None,
             "lmo": 3,
             "fsp": s.supply_phases == 1,
-            "psm": 0,
+            "psm": s.psm,
             "rbc": 251 + s.reboots,
             "rbt": 2208867,
             "fwv": "56.8",

@@ -1,0 +1,197 @@
+"""Native phase switching (`phase_switching` native): the wallbox service pauses charging, waits until the
+charger reports no current, switches, and resumes what was asked for. Never a switch under load."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pvcontrol.device import DeviceError
+from pvcontrol.models import CarStatus, WallboxData
+from services.wallbox.device import Wallbox
+from services.wallbox.native_phases import NativePhaseSwitch
+from tests.devices.test_service_processes import config_file, state
+from tests.fakes.goe import FakeGoe
+from tests.helpers import Broker, MqttProbe, running
+
+POLL = 0.2
+
+
+class LaggingCharger(Wallbox):
+    """Keeps drawing current for `lag` reads after it was told to stop, like a car that ramps down."""
+
+    def __init__(self, lag: int, phases: int = 3) -> None:
+        self.lag = lag
+        self.allowed = True
+        self.phases = phases
+        self.draining = 0
+        self.log: list[str] = []
+        self.switched_under_load = 0
+        self.on_pause: Callable[[], None] = lambda: None
+
+    def _power(self) -> float:
+        return self.phases * 16 * 230.0 if self.allowed or self.draining > 0 else 0.0
+
+    async def read(self) -> WallboxData:
+        power = self._power()
+        self.draining = max(0, self.draining - 1)
+        self.log.append(f"read {power:.0f}")
+        return WallboxData(
+            ts=time.time(),
+            car_status=CarStatus.Charging if power else CarStatus.WaitingForVehicle,
+            allow_charging=self.allowed,
+            phases_in=self.phases,
+            phases_out=self.phases if power else 0,
+            power=power,
+            max_current=16,
+        )
+
+    async def set_max_current(self, amperes: int) -> None:
+        self.log.append(f"current {amperes}")
+
+    async def allow_charging(self, allowed: bool) -> None:
+        if self.allowed and not allowed:
+            self.draining = self.lag
+            self.on_pause()
+        self.allowed = allowed
+        self.log.append(f"allow {allowed}")
+
+    async def reset(self) -> None:
+        self.log.append("reset")
+
+    async def set_phases(self, phases: int) -> None:
+        if self._power() > 0:
+            self.switched_under_load += 1
+        self.phases = phases
+        self.log.append(f"phases {phases}")
+
+
+def switcher(charger: LaggingCharger, timeout: float = 5.0) -> NativePhaseSwitch:
+    return NativePhaseSwitch(charger, asyncio.Lock(), charger.read, timeout, 0.01, logging.getLogger("test"))
+
+
+def test_pauses_waits_for_no_current_switches_and_resumes() -> None:
+    charger = LaggingCharger(lag=3)
+    assert asyncio.run(switcher(charger).switch(1, lambda: False)) is True
+    assert charger.switched_under_load == 0
+    first_switch = charger.log.index("phases 1")
+    assert charger.log[: first_switch + 1] == [
+        "read 11040", "allow False", "read 11040", "read 11040", "read 11040", "read 0", "phases 1",
+    ]  # fmt: skip
+    assert charger.log[first_switch + 1 :] == ["allow True"]
+    assert (charger.phases, charger.allowed) == (1, True)
+
+
+def test_a_charger_that_keeps_drawing_current_is_not_switched_and_charging_resumes() -> None:
+    charger = LaggingCharger(lag=10**6)
+    with pytest.raises(DeviceError, match="not switched"):
+        asyncio.run(switcher(charger, timeout=0.1).switch(1, lambda: False))
+    assert "phases 1" not in charger.log
+    assert (charger.phases, charger.allowed, charger.switched_under_load) == (3, True, 0)
+
+
+def test_nothing_happens_on_the_phases_it_already_has() -> None:
+    charger = LaggingCharger(lag=3)
+    assert asyncio.run(switcher(charger).switch(3, lambda: False)) is False
+    assert charger.log == ["read 11040"]
+
+
+def test_an_idle_charger_is_switched_and_stays_off() -> None:
+    charger = LaggingCharger(lag=0)
+    charger.allowed = False
+    asyncio.run(switcher(charger).switch(1, lambda: False))
+    assert charger.log == ["read 0", "phases 1"]
+    assert charger.allowed is False
+
+
+def test_a_stop_asked_for_during_the_switch_and_the_failsafe_win_over_resuming() -> None:
+    charger = LaggingCharger(lag=3)
+    switch = switcher(charger)
+
+    # what the wallbox service does with an allow_charging=false that arrives during the switch
+    charger.on_pause = lambda: setattr(switch, "allow_wanted", False)
+    asyncio.run(switch.switch(1, lambda: False))
+    assert charger.allowed is False
+    charger = LaggingCharger(lag=3)
+    asyncio.run(switcher(charger).switch(1, lambda: True))  # the failsafe stopped charging meanwhile
+    assert (charger.phases, charger.allowed) == (1, False)
+
+
+def test_simulated_wallbox_switches_natively_over_mqtt(
+    mqtt_broker: Broker, probe: MqttProbe, prefix: str, tmp_path: Path
+) -> None:
+    wallbox = {"type": "SimulatedWallbox", "phase_switching": "native", "poll_interval": POLL}
+    with running(
+        ["wallbox", "-c", config_file(tmp_path, {"wallbox": wallbox})], mqtt_broker, prefix, tmp_path
+    ):
+        config = probe.wait_json(f"{prefix}/wallbox/config", lambda c: c["type"] == "SimulatedWallbox")
+        assert (config["phase_switching"], config["car_status_settable"]) == ("native", True)
+        probe.wait_for(f"{prefix}/wallbox/status", lambda m: m.payload == b"online")
+        probe.publish(f"{prefix}/wallbox/max_current/set", "10")
+        probe.publish(f"{prefix}/wallbox/allow_charging/set", "true")
+        state(probe, prefix, "wallbox", lambda s: s["power"] == 3 * 10 * 230.0)
+
+        mark = probe.mark()
+        probe.publish(f"{prefix}/wallbox/phases/set", "1")
+        after = state(probe, prefix, "wallbox", lambda s: s["phases_in"] == 1 and s["power"] > 0, mark)
+        assert (after["power"], after["allow_charging"], after["phases_out"]) == (1 * 10 * 230.0, True, 1)
+        between = [m.json() for m in probe.since(mark, f"{prefix}/wallbox/state")]
+        changed = next(i for i, s in enumerate(between) if s["phases_in"] == 1)
+        assert changed > 0
+        assert between[changed - 1]["power"] == 0  # the last state before the switch: idle
+        assert probe.on(f"{prefix}/wallbox/error") == []
+
+        for payload in ("2", "1.0", "4"):
+            mark = probe.mark()
+            probe.publish(f"{prefix}/wallbox/phases/set", payload)
+            error = probe.wait_json(f"{prefix}/wallbox/error", lambda e: True, after=mark)
+            assert error["payload"] == payload
+
+
+def test_a_wallbox_without_native_switching_refuses_phases(
+    mqtt_broker: Broker, probe: MqttProbe, prefix: str, tmp_path: Path
+) -> None:
+    with running(["wallbox", "--wallbox", "SimulatedWallboxWithRelay"], mqtt_broker, prefix, tmp_path):
+        config = probe.wait_json(
+            f"{prefix}/wallbox/config", lambda c: c["type"] == "SimulatedWallboxWithRelay"
+        )
+        assert config["phase_switching"] == "relay"
+        probe.wait_for(f"{prefix}/wallbox/status", lambda m: m.payload == b"online")
+        probe.publish(f"{prefix}/wallbox/phases/set", "1")
+        error = probe.wait_json(f"{prefix}/wallbox/error", lambda e: True)
+        assert "does not switch phases itself" in error["error"]
+
+
+def test_goe_v2_switches_with_psm_only_after_charging_paused(
+    mqtt_broker: Broker, probe: MqttProbe, prefix: str, tmp_path: Path
+) -> None:
+    with FakeGoe(api="v2") as goe:
+        goe.state.frc = 2  # charging, forced on (as pv-control leaves it)
+        wallbox = {"type": "GoeWallbox", "url": goe.url, "poll_interval": POLL, "phase_switching": "native"}
+        with running(
+            ["wallbox", "-c", config_file(tmp_path, {"wallbox": wallbox})], mqtt_broker, prefix, tmp_path
+        ):
+            config = probe.wait_json(f"{prefix}/wallbox/config", lambda c: c["type"] == "GoeWallbox")
+            assert (config["phase_switching"], config["car_status_settable"]) == ("native", False)
+            state(probe, prefix, "wallbox", lambda s: s["error"] == 0 and s["phases_out"] == 3)
+            mark = probe.mark()
+            probe.publish(f"{prefix}/wallbox/phases/set", "1")
+            state(probe, prefix, "wallbox", lambda s: s["phases_in"] == 1 and s["phases_out"] == 1, mark)
+            writes = [w for w in goe.writes if w[0] in ("frc", "psm")]
+            assert writes == [("frc", "1"), ("psm", "1"), ("frc", "2")]
+            assert goe.state.psm_switches_under_load == 0
+            probe.publish(f"{prefix}/wallbox/car_status/set", "1")
+            error = probe.wait_json(f"{prefix}/wallbox/error", lambda e: True)
+            assert "car_status_settable false" in error["error"]
+
+
+def test_goe_native_switching_needs_api_v2() -> None:
+    from services.wallbox.goe import GoeWallboxConfig
+
+    with pytest.raises(ValueError, match="needs API v2"):
+        GoeWallboxConfig(url="http://x", api_version="v1", phase_switching="native")
