@@ -100,7 +100,14 @@ def describe(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def build(name: str, settings: Settings, broker: BrokerAddress, topics: Topics, hostname: str) -> Service:
+def build(
+    name: str,
+    settings: Settings,
+    broker: BrokerAddress,
+    topics: Topics,
+    hostname: str,
+    config_file: Path | None = None,
+) -> Service:
     # Imported here so that one service's process loads only its own adapters.
     if name == "meter":
         from services.meter.factory import create_meter
@@ -128,7 +135,11 @@ def build(name: str, settings: Settings, broker: BrokerAddress, topics: Topics, 
         return ControllerService(settings.controller, broker, topics)
     from services.api.service import ApiService
 
-    return ApiService(settings.api, broker, topics)
+    # the history file lives beside the config file unless told otherwise
+    data_dir = settings.history.data_dir or (config_file.parent if config_file else Path.cwd())
+    return ApiService(
+        settings.api, broker, topics, settings.history.model_copy(update={"data_dir": data_dir})
+    )
 
 
 def metrics_port(name: str, settings: Settings) -> int:
@@ -185,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ha_cleanup.run(broker)
     topics = Topics(settings.mqtt.prefix)
     try:
-        services = [build(name, settings, broker, topics, args.hostname) for name in names]
+        services = [build(name, settings, broker, topics, args.hostname, args.config) for name in names]
     except (DeviceError, NotImplementedError, ImportError) as e:
         print(f"pvcontrol: cannot set up the {args.command} service: {e}", file=sys.stderr)
         return EXIT_BAD_CONFIG

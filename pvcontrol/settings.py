@@ -173,6 +173,23 @@ class ApiSettings(Section):
         return auth_read
 
 
+# --- history (kept by the gateway) -------------------------------------------------------------------
+
+
+class HistorySettings(Section):
+    """The charging sessions and power history file, `pvcontrol-history.sqlite` in `data_dir`."""
+
+    data_dir: Path | None = Field(default=None, description="default: the config file's directory, else cwd")
+    grid_price: float = Field(default=0.30, ge=0, allow_inf_nan=False, description="per kWh bought")
+    feed_in_tariff: float = Field(
+        default=0.08, ge=0, allow_inf_nan=False, description="per kWh sold (what solar would have earned)"
+    )
+    keep_samples_days: float = Field(default=7.0, gt=0, le=366, description="days of per-minute power kept")
+    start_fresh_if_corrupt: bool = Field(
+        default=False, description="set a corrupt file aside and start an empty one (else: no history)"
+    )
+
+
 # Each device section is the config model of its `type`, found through the kind's registry (services/<kind>/
 # registry.py), so only the configured device's module is imported.
 MeterSettings = Annotated[SerializeAsAny[MeterBase], PlainValidator(METERS.validate)]
@@ -193,6 +210,7 @@ class Settings(BaseSettings):
     relay: RelaySettings = Field(default_factory=RELAYS.default_config)
     controller: ControllerSettings = ControllerSettings()
     api: ApiSettings = ApiSettings()
+    history: HistorySettings = HistorySettings()
 
 
 class ConfigFileError(ValueError):

@@ -167,7 +167,14 @@ def start_service(
     args: list[str], broker: Broker, prefix: str, log_dir: Path, env: Mapping[str, str] | None = None
 ) -> ServiceProcess:
     """`python -m pvcontrol <args>` against `broker` with topic prefix `prefix`, logging to a file."""
-    full_env = {**os.environ, "PVC_MQTT__PREFIX": prefix, "PYTHONUNBUFFERED": "1", **(env or {})}
+    # the gateway's history file goes with the logs, never into the working directory
+    full_env = {
+        **os.environ,
+        "PVC_MQTT__PREFIX": prefix,
+        "PVC_HISTORY__DATA_DIR": str(log_dir),
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
     full_args = [sys.executable, "-m", "pvcontrol", *args, "--mqtt", broker.url]
     if args[0] != "all" and args[0] != "api" and "--metrics-port" not in args:
         full_args += ["--metrics-port", "0"]

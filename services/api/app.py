@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,13 +14,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BeforeValidator
 
 from pvcontrol import __version__
-from pvcontrol.models import CarStatus, ChargeMode, Priority
+from pvcontrol.commands import CommandError
+from pvcontrol.models import CarStatus, ChargeMode, ControllerData, Priority
 from pvcontrol.topics import ServiceName
 from services.api import errors
 from services.api.auth import Auth
 from services.api.events import Broadcaster
+from services.api.history import History
+from services.api.history_api import history_router
 from services.api.picture import Picture
 from services.api.static import ui_router
+from services.controller.goals import plan_document, plan_from_document
 
 # service, command name, payload -> whether it was handed to the broker
 Publish = Callable[[ServiceName, str, str], Awaitable[bool]]
@@ -41,6 +46,7 @@ class Gateway:
     publish: Publish
     is_ready: Callable[[], bool]
     auth: Auth = field(default_factory=Auth)
+    history: History | None = None
 
 
 def api_router(gw: Gateway) -> APIRouter:
@@ -104,6 +110,50 @@ def api_router(gw: Gateway) -> APIRouter:
     async def desired_priority(priority: Annotated[Priority, Body()]) -> Response:
         return await command("desired_priority", priority.value)
 
+    def goals() -> ControllerData:
+        state = gw.picture.state("controller")
+        assert isinstance(state, ControllerData)
+        return state
+
+    @router.put(
+        "/controller/min_soc",
+        status_code=204,
+        summary="Charge at full power below this SOC (%), whatever the mode; 0 = none",
+        dependencies=write,
+    )
+    async def min_soc(soc: Annotated[int, BeforeValidator(plain_int), Body(ge=0, le=100)]) -> Response:
+        limit = goals().limit_soc
+        if soc and limit is not None and soc > limit:
+            raise HTTPException(status_code=422, detail=f"minimum {soc} % is above the limit of {limit} %")
+        return await command("min_soc", str(soc))
+
+    @router.put(
+        "/controller/limit_soc",
+        status_code=204,
+        summary="Stop at this SOC (%) in every mode but MANUAL; 100 = none",
+        dependencies=write,
+    )
+    async def limit_soc(soc: Annotated[int, BeforeValidator(plain_int), Body(ge=1, le=100)]) -> Response:
+        minimum = goals().min_soc
+        if soc < 100 and minimum is not None and soc < minimum:
+            raise HTTPException(status_code=422, detail=f"limit {soc} % is below the minimum of {minimum} %")
+        return await command("limit_soc", str(soc))
+
+    @router.put(
+        "/controller/plan",
+        status_code=204,
+        summary='Departure plan {"soc": 80, "time": "07:00", "days": ["mon", ...]}; null clears it',
+        dependencies=write,
+    )
+    async def plan(document: Annotated[Any, Body()] = None) -> Response:
+        if document is None:
+            return await command("plan", "")
+        try:
+            parsed = plan_from_document(document)
+        except CommandError as e:
+            raise HTTPException(status_code=422, detail=str(e)) from e
+        return await command("plan", json.dumps(plan_document(parsed)))
+
     @router.put(
         "/controller/wallbox/car_status",
         status_code=204,
@@ -144,7 +194,9 @@ def create_app(gw: Gateway, basehref: str = "", ui_dir: Path | None = None) -> F
     app = FastAPI(title="pv-control", version=__version__, description="Charge the car from solar power.")
     errors.install(app)
     prefix = f"/{basehref.strip('/')}" if basehref.strip("/") else ""
-    for router in (api_router(gw), ops_router(gw)):
+    read = [Depends(gw.auth.read_guard())]
+    # before api_router: its GET /{service} would take /sessions and /history
+    for router in (history_router(gw.history, read), api_router(gw), ops_router(gw)):
         app.include_router(router)
         if prefix:
             app.include_router(router, prefix=prefix, include_in_schema=False)

@@ -13,15 +13,16 @@ from fastapi import FastAPI
 
 from pvcontrol import __version__
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.models import ApiData, RelayData, now
+from pvcontrol.models import ApiData, CarData, MeterData, RelayData, WallboxData, now
 from pvcontrol.mqtt import Handler
 from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import ApiSettings, public_config
+from pvcontrol.settings import ApiSettings, HistorySettings, public_config
 from pvcontrol.topics import ServiceName, Topics
 from services.api import discovery
 from services.api.app import Gateway, create_app
 from services.api.auth import Auth
 from services.api.events import Broadcaster
+from services.api.history import History
 from services.api.picture import DEVICE_SERVICES, Picture
 
 WHOLE_STATE_MIN_INTERVAL = 1.0
@@ -42,9 +43,16 @@ class EmbeddedServer(uvicorn.Server):
 class ApiService(Service):
     name = "api"
 
-    def __init__(self, config: ApiSettings, broker: BrokerAddress, topics: Topics) -> None:
+    def __init__(
+        self,
+        config: ApiSettings,
+        broker: BrokerAddress,
+        topics: Topics,
+        history: HistorySettings | None = None,
+    ) -> None:
         super().__init__(broker, topics)
         self.config = config
+        self.history = History(history, self.log) if history is not None else None
         self.picture = Picture()
         self.broadcaster = Broadcaster(self.picture.live_document)
         self._whole_state_changed = asyncio.Event()
@@ -61,6 +69,7 @@ class ApiService(Service):
                 self._publish_command,
                 self.link.connected.is_set,
                 Auth(config.auth_token, config.auth_read),
+                self.history,
             ),
             basehref=config.basehref,
             ui_dir=config.ui_dir,
@@ -73,12 +82,23 @@ class ApiService(Service):
         async def handle(payload: bytes) -> None:
             if self.picture.update_state(service, payload):
                 self._changed()
+                self._record(self.picture.states[service])
                 if service == "relay":
                     await self._publish_discovery()
             else:
                 self.log.warning("ignored invalid %s state", service)
 
         return handle
+
+    def _record(self, state: object) -> None:
+        if self.history is None:
+            return
+        if isinstance(state, WallboxData):
+            self.history.wallbox(state)
+        elif isinstance(state, MeterData):
+            self.history.meter(state)
+        elif isinstance(state, CarData):
+            self.history.car(state)
 
     def _status_handler(self, service: ServiceName) -> Handler:
         async def handle(payload: bytes) -> None:
@@ -139,6 +159,15 @@ class ApiService(Service):
             state = ApiData(ts=now(), version=__version__, sse_clients=self.broadcaster.client_count)
             await self.publish_state(state)
             await sleep_or_stop(stop, OWN_STATE_INTERVAL)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self.history is not None:
+            self.history.open()  # before the first state arrives: the open session is resumed, not restarted
+        try:
+            await super().run(stop)
+        finally:
+            if self.history is not None:
+                self.history.close()
 
     async def main(self, stop: asyncio.Event) -> None:
         if self.config.auth_token is None:
