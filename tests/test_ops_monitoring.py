@@ -280,3 +280,31 @@ def test_dashboard_uses_the_datasource_variable_and_grafana_provisioning_matches
     assert f"./deploy/grafana/dashboards:{provider['options']['path']}:ro" in grafana["volumes"]
     assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
     assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+
+
+MONITORING_OVERLAY = REPO / "deploy" / "k8s" / "monitoring"
+
+
+def test_the_k8s_monitoring_overlay_carries_the_rules_and_monitors_every_pod() -> None:
+    kustomization = load_yaml(MONITORING_OVERLAY / "kustomization.yaml")
+    assert all((MONITORING_OVERLAY / r).is_file() for r in kustomization["resources"])
+    rule = load_yaml(MONITORING_OVERLAY / "prometheusrule.yaml")
+    assert rule["kind"] == "PrometheusRule"
+    assert rule["spec"] == load_yaml(PROMETHEUS_DIR / "rules.yml"), (
+        "copy deploy/prometheus/rules.yml's groups"
+    )
+    monitor = load_yaml(MONITORING_OVERLAY / "podmonitor.yaml")
+    ports = {e["port"] for e in monitor["spec"]["podMetricsEndpoints"]}
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    for manifest in sorted((REPO / "deploy" / "k8s").glob("*.yaml")):
+        for doc in yaml.safe_load_all(manifest.read_text()):
+            if not doc or doc.get("kind") != "Deployment":
+                continue
+            template = doc["spec"]["template"]
+            selected = selector.items() <= template["metadata"]["labels"].items()
+            assert selected == (doc["metadata"]["name"] != "mosquitto"), manifest.name
+            if selected:
+                (container,) = template["spec"]["containers"]
+                named = {p["name"]: str(p["containerPort"]) for p in container["ports"]}
+                (port,) = ports & set(named)
+                assert named[port] == template["metadata"]["annotations"]["prometheus.io/port"]
