@@ -47,14 +47,18 @@ class MqttLink:
         self.connected = asyncio.Event()
         self._handlers: dict[str, DeliveryHandler] = {}
         self._rejections = LogThrottle(logger)
+        self._accepts_empty: set[str] = set()
         self._retained: dict[str, str] = {}
         self._client: aiomqtt.Client | None = None
         self.on_connection_change: Callable[[bool], None] = lambda _connected: None
         MQTT_CONNECTED.labels(service).set(0)
 
-    def on(self, topic: str, handler: Handler) -> None:
+    def on(self, topic: str, handler: Handler, *, accepts_empty: bool = False) -> None:
         """Subscribe `handler` to `topic` (may contain wildcards). A `CommandError` it raises is
-        published on the service's error topic."""
+        published on the service's error topic. An empty command payload (how a retained command is
+        cleared) reaches the handler only if it `accepts_empty` (e.g. "clear the plan")."""
+        if accepts_empty:
+            self._accepts_empty.add(topic)
 
         async def without_retain_flag(payload: bytes, _retained: bool) -> None:
             await handler(payload)
@@ -173,7 +177,7 @@ class MqttLink:
 
     async def _live_command(self, topic: str, payload: bytes, retained: bool) -> bool:
         """Commands act once, when sent: a retained one would be replayed on every restart."""
-        if not payload:
+        if not payload and topic not in self._accepts_empty:
             return False  # how a retained command is cleared; nothing to do
         if retained:
             reason = (

@@ -144,6 +144,13 @@ class ControllerSettings(Section):
     plant_power_limit: float = Field(
         default=50_000.0, gt=0, description="W; a reading with a larger |power| is implausible (ignored)"
     )
+    # The car's goals (min_soc, limit_soc, plan) need to know the car:
+    battery_capacity: float = Field(default=58.0, gt=0, le=500, description="kWh usable")
+    charging_efficiency: float = Field(default=0.9, gt=0, le=1, description="share of charged energy stored")
+    soc_stale_after: float = Field(default=86_400.0, gt=0, description="s; an older car SOC is not used")
+    assumed_soc_without_car: float = Field(
+        default=20.0, ge=0, le=100, description="% at plug-in when the car says nothing (NoCar, stale SOC)"
+    )
 
 
 # --- api -----------------------------------------------------------------------------------------

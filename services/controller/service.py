@@ -14,6 +14,7 @@ from typing import Any
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.commands import CommandError, parse_enum
 from pvcontrol.models import (
+    CarData,
     ChargeMode,
     ControllerData,
     MeterData,
@@ -29,6 +30,8 @@ from pvcontrol.settings import ControllerSettings, public_config
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from services.controller import law, metrics, tracking
+from services.controller.goal_control import GoalState, cycle_with_goals, plan_state
+from services.controller.goals import Decision, Goals, parse_plan, parse_soc, plan_from_document
 from services.controller.law import Commands, CycleResult, LawInputs, LawState, control_cycle
 
 # How long to wait at start for the retained controller state to restore the user's settings.
@@ -57,6 +60,10 @@ class ControllerService(Service):
         self.meter: MeterData | None = None
         self.wallbox: WallboxData | None = None
         self.relay: RelayData | None = None
+        self._car_reading = TrustedReading(CarData, "car", self.log, config.plant_power_limit)
+        self.car: CarData | None = None
+        self.goal_state = GoalState()
+        self._decision: Decision | None = None
         self.energy_day = local_day(now())
         self.energy_today = {"pv": 0.0, "grid": 0.0}
         self._restored = asyncio.Event()
@@ -69,6 +76,10 @@ class ControllerService(Service):
         self.link.on(topics.command("controller", "desired_mode"), self._on_desired_mode)
         self.link.on(topics.command("controller", "phase_mode"), self._on_phase_mode)
         self.link.on(topics.command("controller", "desired_priority"), self._on_desired_priority)
+        self.link.on(topics.state("car"), self._on_car)
+        self.link.on(topics.command("controller", "min_soc"), self._on_min_soc)
+        self.link.on(topics.command("controller", "limit_soc"), self._on_limit_soc)
+        self.link.on(topics.command("controller", "plan"), self._on_plan, accepts_empty=True)
 
     def config_document(self) -> dict[str, Any]:
         return public_config(self.config)
@@ -86,6 +97,9 @@ class ControllerService(Service):
 
     async def _on_wallbox(self, payload: bytes) -> None:
         self.wallbox = self._wallbox_reading.receive(payload)
+
+    async def _on_car(self, payload: bytes) -> None:
+        self.car = self._car_reading.receive(payload)
 
     async def _on_relay(self, payload: bytes) -> None:
         self.relay = self.parse_state(RelayData, payload, "relay") or self.relay
@@ -110,6 +124,12 @@ class ControllerService(Service):
             )
             if previous.energy_day == self.energy_day:
                 self.energy_today = {"pv": previous.energy_today_pv, "grid": previous.energy_today_grid}
+            plan = None
+            if previous.plan is not None:
+                with contextlib.suppress(CommandError):
+                    plan = plan_from_document(previous.plan.model_dump(include={"soc", "time", "days"}))
+            goals = Goals(min_soc=previous.min_soc, limit_soc=previous.limit_soc, plan=plan)
+            self.goal_state = replace(self.goal_state, goals=goals)
             self.log.info(
                 "restored desired_mode=%s phase_mode=%s desired_priority=%s",
                 previous.desired_mode.value,
@@ -123,6 +143,7 @@ class ControllerService(Service):
     async def _on_desired_mode(self, payload: bytes) -> None:
         mode = parse_enum(payload, ChargeMode)
         self.law_state = replace(self.law_state, desired_mode=mode)
+        self.goal_state = replace(self.goal_state, resume_max=False)
         self.log.info("desired_mode=%s", mode.value)
         await self._publish_state()
 
@@ -140,6 +161,23 @@ class ControllerService(Service):
         priority = parse_enum(payload, Priority)
         self.law_state = replace(self.law_state, desired_priority=priority)
         self.log.info("desired_priority=%s", priority.value)
+        await self._publish_state()
+
+    async def _on_min_soc(self, payload: bytes) -> None:
+        await self._set_goals(min_soc=parse_soc(payload, "min_soc"))
+
+    async def _on_limit_soc(self, payload: bytes) -> None:
+        await self._set_goals(limit_soc=parse_soc(payload, "limit_soc"))
+
+    async def _on_plan(self, payload: bytes) -> None:
+        await self._set_goals(plan=parse_plan(payload))
+
+    async def _set_goals(self, **changes: Any) -> None:
+        goals = replace(self.goal_state.goals, **changes)
+        if goals.min_soc is not None and goals.limit_soc is not None and goals.limit_soc < goals.min_soc:
+            raise CommandError(f"limit_soc {goals.limit_soc} is below min_soc {goals.min_soc}")
+        self.goal_state = replace(self.goal_state, goals=goals, plan_charging=False)
+        self.log.info("goals %s", " ".join(f"{k}={v}" for k, v in changes.items()))
         await self._publish_state()
 
     # --- cycle ------------------------------------------------------------------------------------
@@ -160,6 +198,11 @@ class ControllerService(Service):
             energy_day=self.energy_day,
             energy_today_pv=round(self.energy_today["pv"], 3),
             energy_today_grid=round(self.energy_today["grid"], 3),
+            min_soc=self.goal_state.goals.min_soc,
+            limit_soc=self.goal_state.goals.limit_soc,
+            plan=plan_state(self.goal_state, self._decision),
+            soc=round(self._decision.soc.soc, 1) if self._decision else None,
+            soc_source=self._decision.soc.source if self._decision else None,
         )
 
     async def _publish_state(self) -> None:
@@ -217,7 +260,9 @@ class ControllerService(Service):
         before = self.law_state
         strategy = tracking.control_cycle if self._tracking else control_cycle
         try:
-            result = strategy(before, self.config, inputs)
+            result, self._decision, self.goal_state = cycle_with_goals(
+                strategy, before, self.config, inputs, self.goal_state, self.car
+            )
         except Exception as e:
             # A bug on some unforeseen input must neither stop the controller nor leave the car
             # charging from the grid in a PV mode: stop charging and try again next cycle. The
@@ -226,11 +271,15 @@ class ControllerService(Service):
             metrics.FAILED_CYCLES.inc()
             if before.desired_mode in (ChargeMode.PV_ONLY, ChargeMode.PV_ALL):
                 await self._send(Commands(allow_charging=False))
+            # Still alive and still taking commands (OFF helps): the state says how many cycles failed.
+            failing = self.state_document().model_copy(update={"error": self._failing_cycles.count})
+            self._published = True
+            await self.publish_state(failing)
             return
         self._failing_cycles.over()
         self.law_state = result.state
         self._pending_wish = result.allow_charging_wish
-        self._reason = result.reason or _pending_reason(result)
+        self._reason = self._decision.reason or result.reason or _pending_reason(result)
         self._account(result, at)
         metrics.MODE.state(result.state.mode.value)
         self._log_changes(before, result.state, result.commands)
