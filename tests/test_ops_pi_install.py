@@ -91,6 +91,9 @@ def test_install_creates_the_user_the_venv_the_config_and_enables_the_unit(root:
         assert (root / service["WorkingDirectory"].lstrip("/")).is_dir()
         assert "-c /etc/pvcontrol/config.yaml" in service["ExecStart"]
         assert (service["User"], service["SupplementaryGroups"]) == ("pvcontrol", "gpio")
+        # systemd makes /var/lib/pvcontrol, the config's history.data_dir, writable for the user.
+        assert service["StateDirectory"] == "pvcontrol"
+    assert "data_dir: /var/lib/pvcontrol" in config.read_text()
 
 
 def test_systemd_analyze_verifies_the_units_in_the_installed_root(root: Path) -> None:
@@ -115,6 +118,7 @@ def test_the_installed_pvcontrol_starts_with_the_installed_config(
         **os.environ,
         "PVC_MQTT__PREFIX": prefix,
         "PVC_API__UI_DIR": str(root / "opt" / "pvcontrol" / "ui"),
+        "PVC_HISTORY__DATA_DIR": str(tmp_path),
         "PYTHONUNBUFFERED": "1",
     }
     args = [
@@ -143,6 +147,7 @@ def test_the_installed_pvcontrol_starts_with_the_installed_config(
         assert ("The UI is not built" not in html) == built, (
             "install.sh copies the UI exactly when it is built"
         )
+        assert (tmp_path / "pvcontrol-history.sqlite").is_file()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
     finally:
