@@ -110,7 +110,7 @@ def run_and_accept(
             env={**base, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=REPO,
+            cwd=log_dir,  # where the gateway keeps its history without -c
         )
     service = args[0]
     try:
