@@ -205,7 +205,7 @@ def test_k8s_container_args_and_environments_are_accepted(broker: AclBroker, tmp
         env.update(container_world(name))
         if name == "relay":
             # The Pi's GPIO: the tests' fake RPi.GPIO stands in for the real module (README "Development").
-            env["PYTHONPATH"] = str(REPO / "tests" / "fakes" / "rpi")
+            env["PYTHONPATH"] = f"{REPO / 'tests' / 'fakes' / 'rpi'}{os.pathsep}{REPO}"
         try:
             run_and_accept(f"k8s-{name}", args, env, broker, tmp_path)
         except AssertionError as e:
