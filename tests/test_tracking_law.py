@@ -289,6 +289,32 @@ def test_no_3_phases_while_the_home_battery_takes_what_1_phase_leaves() -> None:
     assert all(r.commands == NONE for r in results)
 
 
+@pytest.mark.parametrize(
+    ("export", "battery", "expected"),
+    [
+        pytest.param(
+            1500.0,
+            -3000.0,
+            Commands(max_current=16, allow_charging=True),
+            id="idle-export_1500-battery_charging_3000-surplus_4500-1p_max_3680_takes_it-starts_on_1_phase",
+        ),
+        pytest.param(
+            3800.0,
+            -3000.0,
+            Commands(phases=3),
+            id="idle-export_3800-battery_charging_3000-120W_left_at_1p_max-switches_to_3_phases",
+        ),
+        pytest.param(4500.0, 0.0, Commands(phases=3), id="idle-export_4500-no_battery-switches_to_3_phases"),
+    ],
+)
+def test_3_phases_only_for_what_1_phase_at_its_maximum_would_export(
+    export: float, battery: float, expected: Commands
+) -> None:
+    state = pv(start_since=NOW - 60)
+    (result,) = run(state, [Reading(0, idle(), meter(grid=-export, battery=battery, soc=80))])
+    assert result.commands == expected
+
+
 def test_3_phases_down_to_1_stops_within_the_grid_limit_and_restarts_on_1_phase() -> None:
     # 6 A on 3 phases (4140 W) with 1140 W import: 3000 W surplus, enough for 13 A on 1 phase.
     m = meter(grid=1140)

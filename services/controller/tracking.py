@@ -195,7 +195,10 @@ def _track(
 ) -> _Step:
     state = replace(state, mode=state.desired_mode, allow_charging_delay=0.0)
     surplus = _available_for_car(meter, wallbox, state.priority)
-    state, plan = _plan_phases(state, settings, wallbox, relay_enabled, surplus, -meter.power_grid, now)
+    # What would go to the grid if the car drew 1 phase's maximum: only that is worth 3 phases (a home
+    # battery that takes the rest needs no relay switch).
+    export_1p_max = -meter.power_grid + wallbox.power - _max_power(1, settings)
+    state, plan = _plan_phases(state, settings, wallbox, relay_enabled, surplus, export_1p_max, now)
     starting = surplus >= _start_power(state.desired_mode, plan.start_phases, settings)
     state = replace(state, start_since=(state.start_since or now) if starting else None)
     if wallbox.allow_charging:
@@ -221,7 +224,7 @@ def _plan_phases(
     wallbox: WallboxData,
     relay_enabled: bool,
     surplus: float,
-    export: float,
+    export_1p_max: float,
     now: float,
 ) -> tuple[TrackingState, _Plan]:
     phases_in = wallbox.phases_in or 1
@@ -235,7 +238,7 @@ def _plan_phases(
     if phases_in == 1:
         # 3 phases only when energy would go to the grid otherwise: while the home battery takes what
         # one phase leaves, a switch would only cost wear.
-        target = 3 if surplus >= up and export >= settings.tracking_tolerance else 1
+        target = 3 if surplus >= up and export_1p_max >= settings.tracking_tolerance else 1
     else:
         target = 3 if surplus >= stay else 1
     if target == phases_in:
@@ -269,6 +272,10 @@ def _three_phase_thresholds(mode: ChargeMode, settings: ControllerSettings) -> t
 
 def _min_power(phases: int, settings: ControllerSettings) -> float:
     return settings.min_supported_current * settings.line_voltage * phases
+
+
+def _max_power(phases: int, settings: ControllerSettings) -> float:
+    return settings.max_supported_current * settings.line_voltage * phases
 
 
 def _pv_all_minimum(phases: int, settings: ControllerSettings) -> float:
