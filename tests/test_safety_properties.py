@@ -183,8 +183,9 @@ async def _play_controller(events: list[tuple[str, Any]]) -> None:
     controller = ControllerService(config, NOWHERE, TOPICS)
     sent: list[tuple[str, str]] = []
 
-    async def record(topic: str, payload: str) -> None:
+    async def record(topic: str, payload: str) -> bool:
         sent.append((topic, payload))
+        return True
 
     controller.link.publish_command = record  # type: ignore[method-assign]
     latest: dict[str, dict[str, Any] | None] = {"meter": None, "wallbox": None}
