@@ -33,5 +33,12 @@ WALLBOXES = Registry(
             "GoeWallbox",
             "go-e Charger HOME / Gemini, local HTTP API v1 or v2",
         ),
+        DeviceType(
+            "OcppWallbox",
+            "services.wallbox.ocpp",
+            "OcppWallboxConfig",
+            "OcppWallbox",
+            "any OCPP 1.6J charger; pv-control is its central system (websocket server)",
+        ),
     ],
 )
