@@ -296,7 +296,7 @@ def test_forged_idle_state_between_real_charging_states_gets_no_switch_through(
     probe.publish(f"{prefix}/relay/phases/set", "3")
     probe.publish_json(f"{prefix}/wallbox/state", wallbox_doc(**CHARGING), retain=False)  # the real one again
     error = probe.wait_json(f"{prefix}/relay/error", lambda e: "refusing" in e["error"], after=mark)
-    assert "charging" in error["error"]
+    assert "load again" in error["error"]
     assert all(s.json()["phases"] == 1 for s in probe.on(f"{prefix}/relay/state"))
 
 

@@ -102,12 +102,14 @@ class RelayService(Service):
 
     async def _switch_later(self, phases: int, wait: float) -> None:
         """A command that came while the wallbox had only just gone idle: switch once it has settled,
-        checking everything again then."""
-        while wait > 0:
-            await asyncio.sleep(wait)
-            wait = settle_remaining(self._busy_at, now(), self.config.idle_settle)
+        checking everything again then. Load seen meanwhile refuses it: a command never waits long
+        enough to act on a situation its sender no longer knows."""
+        busy_at = self._busy_at
+        await asyncio.sleep(wait)
         self._deferred = None
         try:
+            if self._busy_at != busy_at:
+                raise CommandError(f"refusing to switch to {phases} phases: the wallbox showed load again")
             self._check_idle(phases)
         except CommandError as e:
             topic = self.topics.command("relay", "phases")
