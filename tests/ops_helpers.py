@@ -95,6 +95,14 @@ def http_json(url: str, data: bytes | None = None, headers: Mapping[str, str] | 
     return json.loads(body) if body else None
 
 
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
 @dataclass
 class Prometheus:
     url: str
@@ -137,6 +145,9 @@ def running_prometheus(config: Mapping[str, Any], workdir: Path) -> Iterator[Pro
         try:
             prometheus = Prometheus(f"http://127.0.0.1:{port}", log_path)
             wait_until(lambda: proc.poll() is not None or accepts(port), 30, "prometheus listening")
+            assert proc.poll() is None, f"prometheus exited:\n{log_path.read_text()}"
+            # It listens before its storage is ready and answers 503 until then.
+            wait_until(lambda: proc.poll() is not None or answers(f"{prometheus.url}/-/ready"), 30, "ready")
             assert proc.poll() is None, f"prometheus exited:\n{log_path.read_text()}"
             yield prometheus
         finally:

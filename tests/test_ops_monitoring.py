@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import Broker, wait_until
+from tests.helpers import Broker, accepts, free_port, running, wait_until
 from tests.ops_helpers import (
     COMPOSE_TARGETS,
     PROMETHEUS_DIR,
@@ -130,6 +130,17 @@ def wait_for_two_scrapes(prom: Prometheus, targets: int) -> None:
     wait_until(scraped_twice, 60, f"{targets} targets scraped twice")
 
 
+def rule_errors(prom: Prometheus) -> list[tuple[str, str]]:
+    """(rule, error) for every rule whose evaluation failed, once every rule has been evaluated."""
+
+    def all_evaluated() -> list[dict[str, Any]] | None:
+        rules = [r for g in prom.api("rules")["groups"] for r in g["rules"]]
+        return rules if all(r["lastEvaluation"] > "2000" for r in rules) else None
+
+    rules = wait_until(all_evaluated, 20, "every rule evaluated")
+    return [(r["name"], r["lastError"]) for r in rules if r["health"] != "ok"]
+
+
 def test_a_real_prometheus_scrapes_every_service_and_evaluates_the_rules(prometheus: Prometheus) -> None:
     targets = prometheus.api("targets")["activeTargets"]
     assert sorted(t["labels"]["job"] for t in targets) == sorted(f"pvcontrol-{s}" for s in COMPOSE_TARGETS)
@@ -140,14 +151,9 @@ def test_a_real_prometheus_scrapes_every_service_and_evaluates_the_rules(prometh
     for series in KEY_SERIES:
         wait_until(functools.partial(prometheus.query, series), 20, f"series {series}")
 
-    # Every rule evaluated at least once against the real series, without an error (a join that
-    # matches many-to-many, for instance, shows up here and nowhere else).
-    def all_evaluated() -> list[dict[str, Any]] | None:
-        rules = [r for g in prometheus.api("rules")["groups"] for r in g["rules"]]
-        return rules if all(r["lastEvaluation"] > "2000" for r in rules) else None
-
-    rules = wait_until(all_evaluated, 20, "every rule evaluated")
-    assert [(r["name"], r["lastError"]) for r in rules if r["health"] != "ok"] == []
+    # Every rule evaluated against the real series without an error (a join that matches many-to-many,
+    # for instance, shows up here and nowhere else).
+    assert rule_errors(prometheus) == []
     # A fresh healthy stack fires nothing.
     assert prometheus.query("ALERTS") == []
 
@@ -308,3 +314,24 @@ def test_the_k8s_monitoring_overlay_carries_the_rules_and_monitors_every_pod() -
                 named = {p["name"]: str(p["containerPort"]) for p in container["ports"]}
                 (port,) = ports & set(named)
                 assert named[port] == template["metadata"]["annotations"]["prometheus.io/port"]
+
+
+def test_prometheus_all_scrapes_pvcontrol_all_and_the_dashboard_works_there(
+    mqtt_broker: Broker, prefix: str, tmp_path: Path
+) -> None:
+    """The one-process shape (the Pi): prometheus-all.yml against `pvcontrol all`, all on one port."""
+    config = load_yaml(PROMETHEUS_DIR / "prometheus-all.yml")
+    (job,) = config["scrape_configs"]
+    assert job["static_configs"] == [{"targets": ["localhost:8080"]}]
+    port = free_port()
+    args = ["all", "--port", str(port), "--host", "127.0.0.1"]
+    with running(args, mqtt_broker, prefix, tmp_path, {"PVC_HISTORY__DATA_DIR": str(tmp_path)}):
+        wait_until(lambda: accepts(port), 30, "pvcontrol all listening")
+        job = {**job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
+        with running_prometheus({**fast(config), "scrape_configs": [job]}, tmp_path / "prometheus") as prom:
+            wait_for_two_scrapes(prom, 1)
+            connected = {r["metric"]["service"] for r in prom.query("pvcontrol_mqtt_connected == 1")}
+            assert connected == set(COMPOSE_TARGETS)
+            for title, expr in dashboard_queries():
+                assert prom.query(grafana_expr(expr)), f"panel {title!r} without data: {expr}"
+            assert rule_errors(prom) == []
