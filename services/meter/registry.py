@@ -46,5 +46,26 @@ METERS = Registry(
             "FroniusMeter",
             "Fronius Solar API v1, HTTP",
         ),
+        DeviceType(
+            "SunSpecMeter",
+            "services.meter.sunspec",
+            "SunSpecMeterConfig",
+            "SunSpecMeter",
+            "any SunSpec Modbus TCP inverter, meter and battery (models 1, 101-103, 111-113, 201-204, 802)",
+        ),
+        DeviceType(
+            "MqttMeter",
+            "services.meter.mqtt_meter",
+            "MqttMeterConfig",
+            "MqttMeter",
+            "values from MQTT topics (Tasmota SML, OpenDTU, Shelly, Home Assistant, ...)",
+        ),
+        DeviceType(
+            "ShellyMeter",
+            "services.meter.shelly",
+            "ShellyMeterConfig",
+            "ShellyMeter",
+            "Shelly Pro 3EM / Pro EM / EM Gen3 at the grid point, Gen2 RPC over HTTP",
+        ),
     ],
 )

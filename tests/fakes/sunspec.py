@@ -1,0 +1,219 @@
+"""A fake SunSpec device: a real pymodbus TCP server with a SunSpec register map at 40000 ('SunS', then
+models 1 common, 103 three-phase inverter, 203 three-phase meter, 802 battery, end marker), encoded from the
+official model definitions that ship with pysunspec2; points the fake does not model read as "not
+implemented" like on a real device. A hybrid inverter: AC power = PV + battery discharge.
+
+Test hooks: `set_powers`, `fault` (a Modbus exception answer), `hang` (no answer), `stop` / `start`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Self
+
+import sunspec2
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+from sunspec2 import mb
+
+BASE = 40000
+MODELS_DIR = Path(sunspec2.__file__).parent / "models" / "json"
+
+
+def model_registers(model_id: int, values: dict[str, Any]) -> list[int]:
+    """ID, L and the model's points, each from `values` (raw, before scale factors) or not implemented."""
+    definition = json.loads((MODELS_DIR / f"model_{model_id}.json").read_text())
+    points = definition["group"]["points"]
+    data = b""
+    length = sum(p["size"] for p in points) - 2
+    for point in points:
+        kind, size = point["type"], point["size"]
+        name = point["name"]
+        if name == "ID":
+            value: Any = model_id
+        elif name == "L":
+            value = length
+        else:
+            value = values.get(name)
+        if value is None:
+            chunk = mb.create_unimpl_value(kind, len=size * 2)
+        else:
+            chunk = mb.point_type_info[kind].to_data(value, size * 2)
+        data += chunk.ljust(size * 2, b"\0")[: size * 2]
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
+class FakeSunSpec:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", unit_id: int = 1) -> None:
+        self.host = host
+        self.port = port
+        self.unit_id = unit_id
+        self.lock = threading.Lock()
+        self.pv = 4800.0  # W from the strings
+        self.battery = -1500.0  # W, + discharge
+        self.home = 1100.0
+        self.soc = 64.0
+        self.produced = 7_654_300.0  # Wh, the inverter's lifetime AC energy
+        self.imported = 2_345_600.0
+        self.exported = 3_210_000.0
+        self.fault: ExcCodes | None = None
+        self.slow = False
+        self.requests = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: ModbusTcpServer | None = None
+        self._release = asyncio.Event()
+
+    def set_powers(self, pv: float, home: float, battery: float, soc: float) -> None:
+        with self.lock:
+            self.pv, self.home, self.battery, self.soc = pv, home, battery, soc
+
+    @property
+    def grid(self) -> float:
+        return self.home - self.pv - self.battery
+
+    def registers(self) -> list[int]:
+        with self.lock:
+            ac = self.pv + self.battery
+            common = {
+                "Mn": "pvcontrol-tests",
+                "Md": "FakeHybrid 10",
+                "Vr": "1.2.3",
+                "SN": "4711",
+                "DA": self.unit_id,
+            }
+            inverter = {
+                "A": round(abs(ac) / 230 * 100), "A_SF": -2,
+                "W": round(ac), "W_SF": 0,
+                "Hz": 5001, "Hz_SF": -2,
+                "WH": round(self.produced / 10), "WH_SF": 1,
+                "St": 4,  # MPPT: producing
+            }  # fmt: skip
+            meter = {
+                "A": round(abs(self.grid) / 230 * 10), "A_SF": -1,
+                "W": round(self.grid * 10), "W_SF": -1,  # + import
+                "Hz": 500, "Hz_SF": -1,
+                "TotWhExp": round(self.exported / 100), "TotWhImp": round(self.imported / 100), "TotWh_SF": 2,
+            }  # fmt: skip
+            battery = {
+                "SoC": round(self.soc * 10), "SoC_SF": -1,
+                "W": round(self.battery), "W_SF": 0,  # + discharge
+                "AHRtg": 200, "WHRtg": 100, "WHRtg_SF": 2, "AHRtg_SF": 0,
+            }  # fmt: skip
+        words = [0x5375, 0x6E53]  # "SunS"
+        words += model_registers(1, common)
+        words += model_registers(103, inverter)
+        words += model_registers(203, meter)
+        words += model_registers(802, battery)
+        return [*words, 0xFFFF, 0]
+
+    async def _action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        self.requests += 1
+        if self.slow:
+            await self._release.wait()
+        if self.fault is not None:
+            return self.fault
+        if set_values is not None:
+            return ExcCodes.ILLEGAL_FUNCTION
+        words = self.registers()
+        registers[: len(words)] = words
+        return None
+
+    def _device(self) -> SimDevice:
+        length = len(self.registers()) + 20
+        # only 40000 onwards exists: the scan tries 40000 first, as most devices use it
+        block = SimData(BASE, count=length, values=0, datatype=DataType.REGISTERS)
+        return SimDevice(id=self.unit_id, simdata=[block], action=self._action)
+
+    async def _start(self) -> None:
+        self._release = asyncio.Event()
+        self._server = ModbusTcpServer(self._device(), address=(self.host, self.port))
+        await self._server.serve_forever(background=True)
+        transport: Any = self._server.transport
+        self.port = transport.sockets[0].getsockname()[1]
+
+    async def _stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
+            self._server = None
+
+    def _call(self, coroutine: Any) -> None:
+        assert self._loop is not None
+        future: Future[None] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        future.result(timeout=10)
+
+    def start(self) -> Self:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="fake-sunspec", daemon=True)
+            self._thread.start()
+        self._call(self._start())
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._call(self._stop())
+
+    def hang(self) -> None:
+        """Answer nothing until `heal`."""
+        self.slow = True
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._release.clear)
+
+    def heal(self) -> None:
+        self.fault = None
+        self.slow = False
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._release.set)
+
+    def close(self) -> None:
+        self.stop()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread:
+                self._thread.join(timeout=5)
+            self._loop.close()
+            self._loop = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="fake SunSpec inverter + meter + battery (Modbus TCP)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1503)
+    parser.add_argument("--unit-id", type=int, default=1)
+    args = parser.parse_args()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with FakeSunSpec(port=args.port, host=args.host, unit_id=args.unit_id) as fake:
+        print(
+            f"fake SunSpec device at {fake.host}:{fake.port}, unit {fake.unit_id} (Ctrl-C: stop)", flush=True
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+
+
+if __name__ == "__main__":
+    main()
