@@ -69,7 +69,11 @@ fi
 step "venv $OPT/venv with pv-control from $SRC"
 install -d -m 0755 "$OPT"
 [ -x "$OPT/venv/bin/python" ] || "$PYTHON" -m venv "$OPT/venv"
-"$OPT/venv/bin/pip" install --quiet --disable-pip-version-check --upgrade "$SRC"
+# Built from a copy of what the image copies, so no root-owned build/ is left in the checkout.
+build="$(mktemp -d)"
+trap 'rm -rf "$build"' EXIT
+cp -r "$SRC/pyproject.toml" "$SRC/README.md" "$SRC/pvcontrol" "$SRC/services" "$build/"
+"$OPT/venv/bin/pip" install --quiet --disable-pip-version-check --upgrade "$build"
 
 step "phone UI in $OPT/ui"
 built="$SRC/ui/dist/pvcontrol/browser"
