@@ -325,7 +325,7 @@ def test_prometheus_all_scrapes_pvcontrol_all_and_the_dashboard_works_there(
     assert job["static_configs"] == [{"targets": ["localhost:8080"]}]
     port = free_port()
     args = ["all", "--port", str(port), "--host", "127.0.0.1"]
-    with running(args, mqtt_broker, prefix, tmp_path, {"PVC_HISTORY__DATA_DIR": str(tmp_path)}):
+    with running(args, mqtt_broker, prefix, tmp_path, {"PVC_HISTORY__DATA_DIR": str(tmp_path)}) as pvcontrol:
         wait_until(lambda: accepts(port), 30, "pvcontrol all listening")
         job = {**job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
         with running_prometheus({**fast(config), "scrape_configs": [job]}, tmp_path / "prometheus") as prom:
@@ -335,3 +335,9 @@ def test_prometheus_all_scrapes_pvcontrol_all_and_the_dashboard_works_there(
             for title, expr in dashboard_queries():
                 assert prom.query(grafana_expr(expr)), f"panel {title!r} without data: {expr}"
             assert rule_errors(prom) == []
+            assert prom.query("ALERTS") == []
+            # Killed, the process is a target down: the alert is pending at once (it fires after 5 min).
+            pvcontrol.proc.kill()
+            pending = wait_until(lambda: prom.query('ALERTS{alertstate="pending"}'), 20, "a pending alert")
+            assert [a["metric"]["alertname"] for a in pending] == ["PvcontrolServiceDown"]
+            assert pending[0]["metric"]["job"] == "pvcontrol"
