@@ -4,11 +4,13 @@ import { DeferBlockBehavior, TestBed } from '@angular/core/testing';
 import { ComponentFixture } from '@angular/core/testing';
 import { mdiBattery, mdiBattery50, mdiBatteryOutline } from '@mdi/js';
 
-import { App, COMMAND_DEBOUNCE_MS, batteryIcon } from './app';
+import { App } from './app';
 import { TOKEN_PROMPT } from './auth';
 import { PvControlDoc } from './models';
-import { EVENT_SOURCE_FACTORY } from './pvcontrol.service';
+import { EVENT_SOURCE_FACTORY, HISTORY_URL } from './pvcontrol.service';
 import { FakeEventSource, factory, makeDoc } from './testing';
+import { batteryIcon } from './view';
+import { COMMAND_DEBOUNCE_MS } from './wallbox-card';
 
 describe('App', () => {
   let fixture: ComponentFixture<App>;
@@ -64,6 +66,8 @@ describe('App', () => {
   });
 
   afterEach(() => {
+    // the chart's history, asked for at start (tested in pvcontrol.service.spec.ts)
+    http.match(HISTORY_URL).forEach((r) => r.flush({ ts: [] }));
     http.verify();
     vi.useRealTimers();
   });

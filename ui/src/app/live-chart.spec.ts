@@ -30,6 +30,17 @@ describe('LiveChart', () => {
     );
   });
 
+  it('gives long spans in hours', async () => {
+    const t0 = Date.UTC(2026, 5, 1, 12, 0, 0);
+    const canvas = await render([
+      { t: t0, pv: 0, home: 500, car: 0 },
+      { t: t0 + 24 * 3_600_000, pv: 1000, home: 500, car: 0 },
+    ]);
+    expect(canvas.getAttribute('aria-label')).toMatch(
+      /^Power chart of the last 24 h; now PV 1.0 kW/,
+    );
+  });
+
   it('says when there is no data yet', async () => {
     const canvas = await render([]);
     expect(canvas.getAttribute('aria-label')).toBe('Power chart of the last hour: no data yet');
@@ -39,5 +50,6 @@ describe('LiveChart', () => {
     expect(tickStep(2 * 60_000)).toBe(60_000);
     expect(tickStep(9 * 60_000)).toBe(2 * 60_000);
     expect(tickStep(60 * 60_000)).toBe(15 * 60_000);
+    expect(tickStep(24 * 60 * 60_000)).toBe(6 * 60 * 60_000);
   });
 });

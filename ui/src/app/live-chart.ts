@@ -28,7 +28,8 @@ function hhmm(ms: number): string {
 
 /** Whole minutes between time ticks, at most about 5 ticks. */
 export function tickStep(spanMs: number): number {
-  const minutes = [1, 2, 5, 10, 15, 30, 60].find((m) => spanMs / (m * 60_000) <= 5) ?? 60;
+  const minutes =
+    [1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360].find((m) => spanMs / (m * 60_000) <= 5) ?? 360;
   return minutes * 60_000;
 }
 
@@ -36,7 +37,7 @@ function kw(w: number): string {
   return `${(w / 1000).toFixed(1)} kW`;
 }
 
-/** Line chart of PV, home and car power over the last hour, from the events received. */
+/** Line chart of PV, home and car power: the gateway's last 24 h, then the events received. */
 @Component({
   selector: 'pvc-live-chart',
   imports: [BaseChartDirective],
@@ -138,6 +139,7 @@ export class LiveChart {
     if (!samples.length) return 'Power chart of the last hour: no data yet';
     const p = samples[samples.length - 1];
     const minutes = Math.max(1, Math.round((p.t - samples[0].t) / 60000));
-    return `Power chart of the last ${minutes} min; now PV ${kw(p.pv)}, home ${kw(p.home)}, car ${kw(p.car)}`;
+    const span = minutes >= 120 ? `${Math.round(minutes / 60)} h` : `${minutes} min`;
+    return `Power chart of the last ${span}; now PV ${kw(p.pv)}, home ${kw(p.home)}, car ${kw(p.car)}`;
   });
 }

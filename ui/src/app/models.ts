@@ -67,6 +67,95 @@ export interface ControllerData extends StateDoc {
   allow_charging_delay?: number | null;
   /** What the controller does and why, one sentence ("starting in 20 s"); null when nothing to say. */
   reason?: string | null;
+  /** The car's goals: charge at full power below `min_soc`, stop at `limit_soc` (null: none). */
+  min_soc?: number | null;
+  limit_soc?: number | null;
+  plan?: PlanState | null;
+  /** The SOC the goals go by, and where it comes from ("car", "car (estimated)", "session energy"). */
+  soc?: number | null;
+  soc_source?: string | null;
+}
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** A departure plan as set: "80 % by 07:00", optionally on some weekdays only. */
+export interface PlanSetting {
+  soc: number;
+  /** HH:MM, local */
+  time: string;
+  days: Weekday[];
+}
+
+/** The plan as the controller reports it, with its projection. */
+export interface PlanState extends PlanSetting {
+  /** Unix seconds of the next occurrence */
+  deadline?: number | null;
+  energy_needed_wh?: number | null;
+  /** Unix seconds: full power from then on if the sun has not done it */
+  grid_start?: number | null;
+  /** Unix seconds */
+  projected_finish?: number | null;
+  achievable?: boolean;
+}
+
+/** One charging session (GET api/pvcontrol/sessions). */
+export interface ChargingSession {
+  id: number;
+  /** Unix seconds */
+  started_at: number;
+  ended_at: number | null;
+  open: boolean;
+  energy_wh: number;
+  pv_wh: number;
+  battery_wh: number;
+  grid_wh: number;
+  /** share of solar (and home battery) energy, 0..1; null without energy */
+  solar_share: number | null;
+  cost: number;
+  soc_start: number | null;
+  soc_end: number | null;
+  phases: number[];
+  peak_power_w: number;
+}
+
+export interface SessionsPage {
+  page: number;
+  page_size: number;
+  total: number;
+  tariff: { grid_price: number; feed_in_tariff: number };
+  sessions: ChargingSession[];
+}
+
+export interface EnergyTotals {
+  energy_wh: number;
+  pv_wh: number;
+  battery_wh: number;
+  grid_wh: number;
+  solar_share: number | null;
+  cost: number;
+}
+
+export interface MonthTotals extends EnergyTotals {
+  /** YYYY-MM */
+  month: string;
+  sessions: number;
+}
+
+export interface SessionTotals {
+  months: MonthTotals[];
+  total: EnergyTotals & { sessions: number };
+}
+
+/** GET api/pvcontrol/history: per-minute averages as columns (W). */
+export interface PowerHistory {
+  interval: number;
+  ts: number[];
+  power_pv: number[];
+  power_grid: number[];
+  power_battery: number[];
+  power_consumption: number[];
+  power_car: number[];
 }
 
 export interface PvControlDoc {

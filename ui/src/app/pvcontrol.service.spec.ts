@@ -4,10 +4,16 @@ import { TestBed } from '@angular/core/testing';
 
 import { TOKEN_KEY, TOKEN_PROMPT, authInterceptor } from './auth';
 import {
+  DAY_MS,
   EVENT_SOURCE_FACTORY,
   HISTORY_MS,
+  HISTORY_URL,
+  MINUTE_MS,
   PvControlService,
   WATCHDOG_MS,
+  historySamples,
+  joinHistory,
+  thin,
 } from './pvcontrol.service';
 import { FakeEventSource, factory, makeDoc } from './testing';
 
@@ -43,6 +49,8 @@ describe('PvControlService', () => {
 
   afterEach(() => {
     svc.stop();
+    // the chart's history, asked for at start (tested below)
+    http.match(HISTORY_URL).forEach((r) => r.flush({ ts: [] }));
     http.verify();
     vi.useRealTimers();
   });
@@ -126,7 +134,63 @@ describe('PvControlService', () => {
     expect(FakeEventSource.instances.length).toBe(2);
   });
 
-  it('keeps one chart point per 5 s for the last hour', () => {
+  it('opens the chart with the last 24 h from the gateway, then adds the live points', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const now = Date.UTC(2026, 10, 28, 12, 0, 30);
+    vi.setSystemTime(now);
+    svc.start();
+    const minute = Math.floor(now / MINUTE_MS) * 60 - 120;
+    http.expectOne(HISTORY_URL).flush({
+      interval: 60,
+      ts: [minute - 86_400, minute, minute + 60],
+      power_pv: [9, 1000, 2000],
+      power_grid: [0, 0, 0],
+      power_battery: [0, 0, 0],
+      power_consumption: [9, 500, 600],
+      power_car: [9, 0, 1400],
+    });
+    await new Promise((r) => setTimeout(r));
+    // the day-old point is dropped; the others come first
+    expect(svc.history()).toEqual([
+      { t: minute * 1000, pv: 1000, home: 500, car: 0 },
+      { t: (minute + 60) * 1000, pv: 2000, home: 600, car: 1400 },
+    ]);
+    svc.receive(JSON.stringify(makeDoc({ meter: { power_pv: 3000 } })), now);
+    expect(svc.history().map((s) => s.pv)).toEqual([1000, 2000, 3000]);
+  });
+
+  it('starts the chart empty when the gateway keeps no history', async () => {
+    svc.start();
+    http
+      .expectOne(HISTORY_URL)
+      .flush({ detail: 'no history' }, { status: 503, statusText: 'Service Unavailable' });
+    await new Promise((r) => setTimeout(r));
+    expect(svc.history()).toEqual([]);
+  });
+
+  it('thins points older than the live hour to one a minute, for a day', () => {
+    const p = (t: number, pv = 0) => ({ t, pv, home: 0, car: 0 });
+    const now = 100 * DAY_MS;
+    const thinned = thin(
+      [p(now - DAY_MS - 1), p(now - 5 * MINUTE_MS), p(now - 5 * MINUTE_MS + 5000, 7)],
+      now,
+    );
+    expect(thinned).toEqual([p(now - 5 * MINUTE_MS + 5000, 7)]);
+    expect(joinHistory([p(1), p(5)], [p(4), p(6)]).map((s) => s.t)).toEqual([1, 4, 6]);
+    expect(
+      historySamples({
+        interval: 60,
+        ts: [60],
+        power_pv: [1],
+        power_grid: [2],
+        power_battery: [3],
+        power_consumption: [4],
+        power_car: [5],
+      }),
+    ).toEqual([{ t: 60_000, pv: 1, home: 4, car: 5 }]);
+  });
+
+  it('keeps one chart point per 5 s for the last hour, then one a minute', () => {
     const t0 = 1_000_000_000;
     const at = (t: number, pv: number) =>
       svc.receive(JSON.stringify(makeDoc({ meter: { power_pv: pv } })), t0 + t);
@@ -139,8 +203,9 @@ describe('PvControlService', () => {
     at(12_000, 5);
     expect(svc.history().map((s) => s.pv)).toEqual([1, 3, 4, 5]);
     at(HISTORY_MS + 3000, 6);
-    expect(svc.history().map((s) => s.pv)).toEqual([4, 5, 6]);
-    const last = svc.history()[2];
+    // the aged points 1 and 3 (one minute) are kept as the last of their minute
+    expect(svc.history().map((s) => s.pv)).toEqual([3, 4, 5, 6]);
+    const last = svc.history()[3];
     expect(last).toEqual({ t: t0 + HISTORY_MS + 3000, pv: 6, home: 700, car: 0 });
   });
 
@@ -159,6 +224,19 @@ describe('PvControlService', () => {
     expect(http.expectOne('api/pvcontrol/controller/desired_priority').request.body).toBe(
       '"HOME_BATTERY"',
     );
+  });
+
+  it('sends the car goals as JSON: numbers, a plan object or null', () => {
+    void svc.setMinSoc(30);
+    expect(http.expectOne('api/pvcontrol/controller/min_soc').request.body).toBe('30');
+    void svc.setLimitSoc(80);
+    expect(http.expectOne('api/pvcontrol/controller/limit_soc').request.body).toBe('80');
+    void svc.setPlan({ soc: 80, time: '07:00', days: ['mon'] });
+    expect(http.expectOne('api/pvcontrol/controller/plan').request.body).toBe(
+      '{"soc":80,"time":"07:00","days":["mon"]}',
+    );
+    void svc.setPlan(null);
+    expect(http.expectOne('api/pvcontrol/controller/plan').request.body).toBe('null');
   });
 
   it('rejects when the gateway refuses a setting', async () => {

@@ -3,7 +3,16 @@ import { DestroyRef, Injectable, InjectionToken, computed, inject, signal } from
 import { firstValueFrom } from 'rxjs';
 
 import { AuthService, WITHOUT_TOKEN } from './auth';
-import { ChargeMode, PhaseMode, Priority, PvControlDoc } from './models';
+import {
+  ChargeMode,
+  PhaseMode,
+  PlanSetting,
+  PowerHistory,
+  Priority,
+  PvControlDoc,
+  SessionTotals,
+  SessionsPage,
+} from './models';
 
 /** Creates the EventSource; replaced by a fake in unit tests. */
 export const EVENT_SOURCE_FACTORY = new InjectionToken<(url: string) => EventSource>(
@@ -24,7 +33,12 @@ export interface Sample {
   car: number;
 }
 
+/** Live points are kept at SAMPLE_MS for this long, then one per minute... */
 export const HISTORY_MS = 60 * 60 * 1000;
+/** ...for this long: the chart opens with the last day from the gateway's history. */
+export const DAY_MS = 24 * HISTORY_MS;
+export const MINUTE_MS = 60_000;
+export const HISTORY_URL = `${API_BASE}/history?hours=24`;
 /** At most one chart point per this interval (the last event in it wins). */
 export const SAMPLE_MS = 5000;
 /** Without any event for this long the connection is considered dead and reopened. */
@@ -41,14 +55,16 @@ export class PvControlService {
 
   private readonly _state = signal<PvControlDoc | null>(null);
   private readonly _connection = signal<Connection>('connecting');
-  private readonly _history = signal<readonly Sample[]>([]);
+  /** Older points, one per minute: from the gateway's history, then live points that aged. */
+  private readonly _past = signal<readonly Sample[]>([]);
+  private readonly _live = signal<readonly Sample[]>([]);
   private readonly _receivedAt = signal<number>(0);
 
   /** The newest document, null until the first one arrived. */
   readonly state = this._state.asReadonly();
   readonly connection = this._connection.asReadonly();
-  /** The last hour of PV, home and car power, oldest first. */
-  readonly history = this._history.asReadonly();
+  /** The last day of PV, home and car power, oldest first: per minute, the last hour per 5 s. */
+  readonly history = computed(() => joinHistory(this._past(), this._live()));
   /** Browser time (ms) of the newest document. */
   readonly receivedAt = this._receivedAt.asReadonly();
   readonly connected = computed(() => this._connection() === 'open');
@@ -72,6 +88,43 @@ export class PvControlService {
     if (this.started) return;
     this.started = true;
     this.open();
+    void this.loadHistory();
+  }
+
+  /** The last 24 h from the gateway's history file; without it the chart starts empty. */
+  async loadHistory(): Promise<void> {
+    try {
+      const h = await firstValueFrom(this.http.get<PowerHistory>(HISTORY_URL));
+      const past = historySamples(h);
+      this._past.update((p) => thin([...past, ...p], Date.now()));
+    } catch {
+      // no history (none kept, file unusable, token needed): the chart fills from the live events
+    }
+  }
+
+  setMinSoc(soc: number): Promise<void> {
+    return this.put('min_soc', soc);
+  }
+
+  setLimitSoc(soc: number): Promise<void> {
+    return this.put('limit_soc', soc);
+  }
+
+  /** `null` clears the plan. */
+  setPlan(plan: PlanSetting | null): Promise<void> {
+    return this.put('plan', plan);
+  }
+
+  sessions(page: number, pageSize: number): Promise<SessionsPage> {
+    return firstValueFrom(
+      this.http.get<SessionsPage>(`${API_BASE}/sessions`, {
+        params: { page, page_size: pageSize },
+      }),
+    );
+  }
+
+  sessionTotals(): Promise<SessionTotals> {
+    return firstValueFrom(this.http.get<SessionTotals>(`${API_BASE}/sessions/totals`));
   }
 
   stop(): void {
@@ -111,7 +164,7 @@ export class PvControlService {
   }
 
   /** PUT a setting; on 401 ask for the token (again, if the stored one was refused) and retry. */
-  private async put(name: string, value: string): Promise<void> {
+  private async put(name: string, value: unknown): Promise<void> {
     for (;;) {
       const sentWith = this.auth.token();
       try {
@@ -214,7 +267,9 @@ export class PvControlService {
       home: doc.meter.power_consumption ?? 0,
       car: doc.wallbox?.power ?? 0,
     };
-    this._history.update((h) => {
+    this._live.update((h) => {
+      const aged = h.filter((s) => s.t < now - HISTORY_MS);
+      if (aged.length) this._past.update((p) => thin([...p, ...aged], now));
       const kept = h.filter((s) => s.t >= now - HISTORY_MS);
       // one point per SAMPLE_MS, plus a moving newest point
       if (kept.length >= 2 && now - kept[kept.length - 2].t < SAMPLE_MS) {
@@ -225,4 +280,31 @@ export class PvControlService {
       return kept;
     });
   }
+}
+
+/** The gateway's per-minute history as chart points (browser time = the services' time). */
+export function historySamples(h: PowerHistory): Sample[] {
+  return (h.ts ?? []).map((ts, i) => ({
+    t: ts * 1000,
+    pv: h.power_pv[i] ?? 0,
+    home: h.power_consumption[i] ?? 0,
+    car: h.power_car[i] ?? 0,
+  }));
+}
+
+/** One point per minute (the last of each), none older than a day before `now`, oldest first. */
+export function thin(samples: readonly Sample[], now: number): Sample[] {
+  const byMinute = new Map<number, Sample>();
+  for (const s of samples) {
+    if (s.t >= now - DAY_MS) byMinute.set(Math.floor(s.t / MINUTE_MS), s);
+  }
+  return [...byMinute.values()].sort((a, b) => a.t - b.t);
+}
+
+/** The older points up to where the live ones begin, then the live ones. */
+export function joinHistory(past: readonly Sample[], live: readonly Sample[]): readonly Sample[] {
+  if (!live.length) return past;
+  if (!past.length) return live;
+  const first = live[0].t;
+  return [...past.filter((s) => s.t < first), ...live];
 }

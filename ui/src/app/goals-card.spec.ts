@@ -1,0 +1,140 @@
+import { provideHttpClient } from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { ComponentFixture, TestBed } from '@angular/core/testing';
+
+import { GoalsCard } from './goals-card';
+import { PvControlDoc } from './models';
+import { EVENT_SOURCE_FACTORY, PvControlService } from './pvcontrol.service';
+import { FakeEventSource, factory, makeDoc } from './testing';
+
+describe('GoalsCard', () => {
+  let fixture: ComponentFixture<GoalsCard>;
+  let el: HTMLElement;
+  let http: HttpTestingController;
+  let svc: PvControlService;
+
+  const text = (sel: string) => el.querySelector(sel)?.textContent?.replace(/\s+/g, ' ').trim();
+  const settle = async () => {
+    await new Promise((r) => setTimeout(r));
+    await fixture.whenStable();
+  };
+
+  async function show(doc: PvControlDoc): Promise<void> {
+    svc.receive(JSON.stringify(doc));
+    await fixture.whenStable();
+  }
+
+  async function pick(selectId: string, option: string): Promise<void> {
+    el.querySelector<HTMLElement>(`#${selectId} .mat-mdc-select-trigger`)!.click();
+    await fixture.whenStable();
+    const options = [...document.querySelectorAll<HTMLElement>('mat-option')];
+    options.find((o) => o.textContent?.trim() === option)!.click();
+    await fixture.whenStable();
+  }
+
+  beforeEach(async () => {
+    FakeEventSource.reset();
+    await TestBed.configureTestingModule({
+      imports: [GoalsCard],
+      providers: [
+        provideHttpClient(),
+        provideHttpClientTesting(),
+        { provide: EVENT_SOURCE_FACTORY, useValue: factory },
+      ],
+    }).compileComponents();
+    svc = TestBed.inject(PvControlService);
+    http = TestBed.inject(HttpTestingController);
+    fixture = TestBed.createComponent(GoalsCard);
+    el = fixture.nativeElement as HTMLElement;
+    await fixture.whenStable();
+  });
+
+  afterEach(() => http.verify());
+
+  it('shows the goals, the SOC source and the plan with its projection', async () => {
+    await show(
+      makeDoc({
+        controller: {
+          min_soc: 20,
+          limit_soc: 80,
+          soc: 35,
+          soc_source: 'session energy',
+          plan: {
+            soc: 80,
+            time: '07:00',
+            days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+            achievable: true,
+          },
+        },
+      }),
+    );
+    expect(text('#minSoc')).toContain('20 %');
+    expect(text('#limitSoc')).toContain('80 %');
+    expect(text('[data-testid=goals-soc]')).toBe(
+      "35 % estimated from the session's energy (no car SOC)",
+    );
+    expect(text('[data-testid=plan-status]')).toBe('80 % by 07:00, Mo–Fr');
+    expect(el.querySelector<HTMLInputElement>('#planTime')!.value).toBe('07:00');
+    expect(el.querySelector('#planDay-mon button')?.getAttribute('aria-pressed')).toBe('true');
+    expect(el.querySelector('#planDay-sat button')?.getAttribute('aria-pressed')).toBe('false');
+    expect(el.querySelector('[data-testid=plan-warning]')).toBeNull();
+  });
+
+  it('warns when the plan cannot be met', async () => {
+    await show(
+      makeDoc({ controller: { plan: { soc: 90, time: '06:00', days: [], achievable: false } } }),
+    );
+    expect(text('[data-testid=plan-warning]')).toContain('Cannot be met: 90 % by 06:00');
+  });
+
+  it('sends a new minimum and shows it pending until the controller reports it', async () => {
+    await show(makeDoc());
+    expect(text('#minSoc')).toContain('none');
+    await pick('minSoc', '30 %');
+    const req = http.expectOne('api/pvcontrol/controller/min_soc');
+    expect(req.request.body).toBe('30');
+    req.flush(null, { status: 204, statusText: 'No Content' });
+    await settle();
+    expect(text('[data-testid=goals-caption]')).toContain('Waiting for the controller');
+    await show(makeDoc({ controller: { min_soc: 30 } }));
+    expect(text('[data-testid=goals-caption]')).toBe('');
+  });
+
+  it('says why a limit was refused and shows the reported one again', async () => {
+    await show(makeDoc({ controller: { min_soc: 60 } }));
+    await pick('limitSoc', '50 %');
+    http
+      .expectOne('api/pvcontrol/controller/limit_soc')
+      .flush(
+        { detail: 'limit 50 % is below the minimum of 60 %' },
+        { status: 422, statusText: 'x' },
+      );
+    await settle();
+    expect(document.body.textContent).toContain(
+      'Could not change the limit: limit 50 % is below the minimum of 60 %',
+    );
+    expect(text('#limitSoc')).toContain('none');
+  });
+
+  it('saves a plan with a time and weekdays, and removes it', async () => {
+    await show(makeDoc());
+    const time = el.querySelector<HTMLInputElement>('#planTime')!;
+    time.value = '06:45';
+    time.dispatchEvent(new Event('change'));
+    el.querySelector<HTMLElement>('#planDay-sat button')!.click();
+    el.querySelector<HTMLElement>('#planDay-mon button')!.click();
+    await fixture.whenStable();
+    el.querySelector<HTMLElement>('#planSave')!.click();
+    const req = http.expectOne('api/pvcontrol/controller/plan');
+    expect(JSON.parse(req.request.body as string)).toEqual({
+      soc: 80,
+      time: '06:45',
+      days: ['mon', 'sat'],
+    });
+    req.flush(null, { status: 204, statusText: 'No Content' });
+    await show(makeDoc({ controller: { plan: { soc: 80, time: '06:45', days: ['mon', 'sat'] } } }));
+    expect(text('[data-testid=goals-caption]')).toBe('');
+    el.querySelector<HTMLElement>('#planClear')!.click();
+    expect(http.expectOne('api/pvcontrol/controller/plan').request.body).toBe('null');
+  });
+});

@@ -1,0 +1,67 @@
+import { clockText, planDaysText, planView, samePlan, socText, validTime } from './goals-view';
+import { makeDoc } from './testing';
+
+describe('goals view functions', () => {
+  const noon = new Date(2026, 10, 27, 12, 0).getTime(); // a Friday, local time
+  const at = (day: number, h: number, m: number) => new Date(2026, 10, day, h, m).getTime() / 1000;
+
+  it('shows times of the same day as HH:MM, other days with the weekday', () => {
+    expect(clockText(at(27, 18, 5), noon)).toBe('18:05');
+    expect(clockText(at(28, 7, 0), noon)).toBe('Sat 07:00');
+  });
+
+  it('says where the SOC comes from', () => {
+    const c = (soc: number | null, source: string | null) =>
+      makeDoc({ controller: { soc, soc_source: source } }).controller;
+    expect(socText(c(62, 'car'))).toBe('62 % from the car');
+    expect(socText(c(64.4, 'car (estimated)'))).toBe('64 % estimated from the charged energy');
+    expect(socText(c(35, 'session energy'))).toBe(
+      "35 % estimated from the session's energy (no car SOC)",
+    );
+    expect(socText(c(null, null))).toBe('SOC unknown');
+  });
+
+  it('names the weekdays of a plan', () => {
+    expect(planDaysText([])).toBe('once');
+    expect(planDaysText(['mon', 'tue', 'wed', 'thu', 'fri'])).toBe('Mo–Fr');
+    expect(planDaysText(['sat', 'mon'])).toBe('Mo Sa');
+    expect(planDaysText(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).toBe('every day');
+  });
+
+  it('shows the projection of a plan, and says when it cannot be met', () => {
+    const plan = {
+      soc: 80,
+      time: '07:00',
+      days: [],
+      energy_needed_wh: 12_300,
+      grid_start: at(28, 4, 30),
+      projected_finish: at(28, 6, 10),
+      achievable: true,
+    };
+    expect(planView(plan, noon)).toEqual({
+      title: '80 % by 07:00, once',
+      projection: 'needs 12.3 kWh · grid from Sat 04:30 · finishes Sat 06:10',
+      warning: null,
+    });
+    const late = { ...plan, projected_finish: at(28, 8, 15), achievable: false };
+    expect(planView(late, noon)?.warning).toBe(
+      'Cannot be met: 80 % by 07:00 is out of reach (full power finishes Sat 08:15)',
+    );
+    expect(planView(null, noon)).toBeNull();
+  });
+
+  it('compares plans as set, whatever the order of the days', () => {
+    const a = { soc: 80, time: '07:00', days: ['mon', 'fri'] as const };
+    expect(samePlan({ ...a, days: [...a.days] }, { ...a, days: ['fri', 'mon'] })).toBe(true);
+    expect(samePlan({ ...a, days: [...a.days] }, { ...a, days: [], soc: 80 })).toBe(false);
+    expect(samePlan(null, null)).toBe(true);
+    expect(samePlan(undefined, { ...a, days: [] })).toBe(false);
+  });
+
+  it('takes only a valid time', () => {
+    expect(validTime('07:30')).toBe('07:30');
+    expect(validTime('07:30:00')).toBe('07:30');
+    expect(validTime('24:00')).toBeNull();
+    expect(validTime('')).toBeNull();
+  });
+});

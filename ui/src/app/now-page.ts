@@ -1,0 +1,66 @@
+import { ChangeDetectionStrategy, Component, computed, inject, input } from '@angular/core';
+import { MatCardModule } from '@angular/material/card';
+import {
+  mdiCarElectric,
+  mdiHomeLightningBolt,
+  mdiLightningBolt,
+  mdiSolarPower,
+  mdiThermometer,
+} from '@mdi/js';
+
+import { Icon } from './icon';
+import { LiveChart } from './live-chart';
+import { serviceHealth } from './models';
+import { PvControlService } from './pvcontrol.service';
+import { StatCard, Tone } from './stat-card';
+import { batteryView, energyTodayView, gridView, kw } from './view';
+import { WallboxCard } from './wallbox-card';
+
+/** The live page: power cards, the wallbox and its settings, today's energy, the chart. */
+@Component({
+  selector: 'pvc-now-page',
+  imports: [MatCardModule, Icon, StatCard, LiveChart, WallboxCard],
+  templateUrl: './now-page.html',
+  styleUrl: './now-page.scss',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+})
+export class NowPage {
+  private readonly svc = inject(PvControlService);
+
+  /** The settings cannot be changed (no document yet, controller offline). */
+  readonly controlsDisabled = input(false);
+
+  protected readonly icons = {
+    pv: mdiSolarPower,
+    home: mdiHomeLightningBolt,
+    car: mdiCarElectric,
+    temp: mdiThermometer,
+    bolt: mdiLightningBolt,
+  };
+  private readonly doc = this.svc.state;
+  protected readonly history = this.svc.history;
+
+  protected readonly meterHealth = computed(() => serviceHealth(this.doc(), 'meter'));
+  protected readonly wallboxHealth = computed(() => serviceHealth(this.doc(), 'wallbox'));
+  protected readonly carHealth = computed(() => serviceHealth(this.doc(), 'car'));
+
+  private readonly meter = computed(() => this.doc()?.meter);
+  protected readonly pvPower = computed(() => kw(this.meter()?.power_pv));
+  protected readonly pvTone = computed<Tone>(() =>
+    (this.meter()?.power_pv ?? 0) > 0 ? 'sun' : 'neutral',
+  );
+  protected readonly homePower = computed(() => kw(this.meter()?.power_consumption));
+  protected readonly grid = computed(() => gridView(this.meter()));
+  protected readonly battery = computed(() => batteryView(this.meter()));
+  protected readonly car = computed(() => {
+    const c = this.doc()?.car;
+    return {
+      soc: (c?.soc ?? 0).toFixed(0),
+      detail: `range ${(c?.cruising_range ?? 0).toFixed(0)} km`,
+    };
+  });
+  protected readonly temperature = computed(() =>
+    (this.doc()?.wallbox?.temperature ?? 0).toFixed(0),
+  );
+  protected readonly energyToday = computed(() => energyTodayView(this.doc()));
+}
