@@ -143,6 +143,8 @@ export class Stack {
     this.separate = separate;
     this.env = env;
     this.procs = new Map();
+    // the gateway's history file: one per stack, kept across restarts of its processes
+    this.dataDir = mkdtempSync(path.join(tmpdir(), 'pvc-e2e-data-'));
   }
 
   async start() {
@@ -164,6 +166,7 @@ export class Stack {
       args.push('--host', '127.0.0.1', '--port', String(this.port));
     if (service !== 'all') args.push('--metrics-port', '0');
     const proc = new Proc(`pvcontrol-${service}-${this.port}`, PVCONTROL, args, {
+      PVC_HISTORY__DATA_DIR: this.dataDir,
       ...FAST,
       ...this.env,
     });
