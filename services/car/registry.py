@@ -33,5 +33,12 @@ CARS = Registry(
             "SkodaCar",
             "Škoda public API with the MyŠkoda app's key (carconnectivity)",
         ),
+        DeviceType(
+            "MqttCar",
+            "services.car.mqtt_car",
+            "MqttCarConfig",
+            "MqttCar",
+            "SOC (and range, mileage) from MQTT topics: an OBD dongle, Home Assistant, ...",
+        ),
     ],
 )

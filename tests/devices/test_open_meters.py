@@ -13,7 +13,7 @@ from pymodbus.constants import ExcCodes
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import MeterData
-from services.meter.mqtt_meter import MqttValue, extract
+from pvcontrol.mqtt_values import MqttValue, extract
 from services.meter.shelly import ShellyMeter, ShellyMeterConfig
 from services.meter.sunspec import SunSpecMeter, SunSpecMeterConfig
 from tests.devices.test_service_processes import config_file, state
