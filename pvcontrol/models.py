@@ -99,11 +99,23 @@ class RelayData(StateDocument):
     phases: int = Field(default=0, ge=0, le=3)
 
 
+class SessionTotals(BaseModel):
+    """All charging sessions in the gateway's history file (stored every 30 s while one is open)."""
+
+    count: int = 0
+    energy_wh: float = 0.0
+    pv_wh: float = 0.0
+    battery_wh: float = 0.0
+    grid_wh: float = 0.0
+    cost: float = 0.0  # grid bought + feed-in forgone, with the history settings' prices
+
+
 class ApiData(StateDocument):
-    """The gateway's own state: how many live (SSE) clients it serves."""
+    """The gateway's own state: how many live (SSE) clients it serves; the sessions' totals."""
 
     version: str = ""
     sse_clients: int = 0
+    sessions: SessionTotals | None = None  # None without a usable history file
 
 
 class PlanState(BaseModel):

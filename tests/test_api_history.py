@@ -291,3 +291,51 @@ def test_the_history_file_lives_beside_the_config_file(tmp_path: Path) -> None:
     assert service.history is not None
     assert service.history.path == config.parent / FILE_NAME
     assert service.history.tariff.grid_price == 0.25
+
+
+def test_session_totals_on_the_gateway_state_and_home_assistant(
+    mqtt_broker: Broker, prefix: str, tmp_path: Path
+) -> None:
+    ha = MqttProbe(mqtt_broker, prefix)
+    ha.start(extra_topics=("homeassistant/#",))
+    try:
+        with gateway(mqtt_broker, prefix, tmp_path):
+            ha.wait_json(f"{prefix}/api/state", lambda s: s["sessions"] == {**EMPTY_TOTALS})
+            meter(ha, pv=0, grid=2000)
+            wallbox(ha, car_status=2, energy=0, power=2000, phases=1)
+            wallbox(ha, car_status=2, energy=1000, power=2000, phases=1)
+            wallbox(ha, car_status=1, energy=1000)
+            state = ha.wait_json(f"{prefix}/api/state", lambda s: s["sessions"]["energy_wh"] == 1000)
+            assert state["sessions"] == {
+                **EMPTY_TOTALS,
+                "count": 1,
+                "energy_wh": 1000,
+                "grid_wh": 1000,
+                "cost": 0.3,
+            }
+
+            def config(kind: str, object_id: str) -> dict[str, Any]:
+                """Our gateway's document (others' stay retained under the same topic)."""
+                topic = f"homeassistant/{kind}/pvcontrol_{object_id}/config"
+                document: dict[str, Any] = ha.wait_json(
+                    topic, lambda c: c["availability_topic"].startswith(f"{prefix}/")
+                )
+                return document
+
+            energy = config("sensor", "sessions_energy_grid")
+            assert energy["state_topic"] == f"{prefix}/api/state"
+            assert energy["availability_topic"] == f"{prefix}/api/status"
+            assert "value_json.sessions.grid_wh" in energy["value_template"]
+            assert (energy["device_class"], energy["state_class"]) == ("energy", "total_increasing")
+            minimum = config("number", "min_soc")
+            assert minimum["command_topic"] == f"{prefix}/controller/min_soc/set"
+            assert (minimum["min"], minimum["max"], minimum["unit_of_measurement"]) == (0, 100, "%")
+            assert config("number", "limit_soc")["command_topic"] == f"{prefix}/controller/limit_soc/set"
+            plan = config("text", "plan")
+            assert plan["command_topic"] == f"{prefix}/controller/plan/set"
+            assert config("sensor", "plan_finish")["device_class"] == "timestamp"
+    finally:
+        ha.stop()
+
+
+EMPTY_TOTALS = {"count": 0, "energy_wh": 0, "pv_wh": 0, "battery_wh": 0, "grid_wh": 0, "cost": 0}

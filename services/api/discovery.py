@@ -40,6 +40,31 @@ ENERGY_SENSORS: tuple[tuple[str, str, ServiceName, str], ...] = (
     ("car_energy_today_grid", "Car energy from grid today", "controller", "energy_today_grid"),
 )
 
+# The charging sessions' totals from the gateway's history file, on P/api/state (every 30 s).
+SESSION_SENSORS: tuple[tuple[str, str, str], ...] = (
+    ("sessions_energy", "Car energy in sessions", "energy_wh"),
+    ("sessions_energy_pv", "Car energy in sessions from PV", "pv_wh"),
+    ("sessions_energy_battery", "Car energy in sessions from home battery", "battery_wh"),
+    ("sessions_energy_grid", "Car energy in sessions from grid", "grid_wh"),
+)
+# The car's goals as numbers: object id, name, field, value when unset (0 = no minimum, 100 = no limit)
+GOAL_NUMBERS: tuple[tuple[str, str, str, int], ...] = (
+    ("min_soc", "Minimum car SOC", "min_soc", 0),
+    ("limit_soc", "Car charge limit", "limit_soc", 100),
+)
+
+# The plan as set ({"soc": 80, "time": "07:00", "days": [...]}, the text entity's value and command),
+# its projected finish (a timestamp sensor) and whether it can still be met (an attribute).
+PLAN_TEXT = (
+    "{{ {'soc': value_json.plan.soc, 'time': value_json.plan.time, 'days': value_json.plan.days} | tojson "
+    "if value_json.plan else '' }}"
+)
+PLAN_FINISH = (
+    "{{ as_datetime(value_json.plan.projected_finish).isoformat() "
+    "if value_json.plan and value_json.plan.projected_finish else none }}"
+)
+PLAN_ACHIEVABLE = "{{ {'achievable': value_json.plan.achievable if value_json.plan else none} | tojson }}"
+
 
 def _availability(topics: Topics, service: ServiceName) -> dict[str, Any]:
     return {
@@ -90,6 +115,73 @@ def _select(
     }
 
 
+def _goal_number(topics: Topics, object_id: str, name: str, field: str, unset: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "unique_id": f"pvcontrol_{object_id}",
+        "state_topic": topics.state("controller"),
+        "value_template": f"{{{{ value_json.{field} if value_json.{field} is not none else {unset} }}}}",
+        "command_topic": topics.command("controller", field),
+        "min": 0,
+        "max": 100,
+        "step": 5,
+        "mode": "slider",
+        "unit_of_measurement": "%",
+        "device": DEVICE,
+        **_availability(topics, "controller"),
+    }
+
+
+def _goals(topics: Topics) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Minimum and limit as numbers; the plan as JSON text (empty clears it) and its projected finish."""
+    for object_id, name, field, unset in GOAL_NUMBERS:
+        yield (
+            f"homeassistant/number/pvcontrol_{object_id}/config",
+            _goal_number(topics, object_id, name, field, unset),
+        )
+    yield (
+        "homeassistant/text/pvcontrol_plan/config",
+        {
+            "name": "Departure plan",
+            "unique_id": "pvcontrol_plan",
+            "state_topic": topics.state("controller"),
+            "value_template": PLAN_TEXT,
+            "command_topic": topics.command("controller", "plan"),
+            "max": 255,
+            "device": DEVICE,
+            **_availability(topics, "controller"),
+        },
+    )
+    yield (
+        "homeassistant/sensor/pvcontrol_plan_finish/config",
+        {
+            "name": "Departure plan projected finish",
+            "unique_id": "pvcontrol_plan_finish",
+            "state_topic": topics.state("controller"),
+            "value_template": PLAN_FINISH,
+            "json_attributes_topic": topics.state("controller"),
+            "json_attributes_template": PLAN_ACHIEVABLE,
+            "device_class": "timestamp",
+            "device": DEVICE,
+            **_availability(topics, "controller"),
+        },
+    )
+
+
+def _session_totals(topics: Topics) -> Iterator[tuple[str, dict[str, Any]]]:
+    for object_id, name, field in SESSION_SENSORS:
+        config = _sensor(topics, object_id, name, "api", field, "Wh", "energy", "total_increasing")
+        yield f"homeassistant/sensor/pvcontrol_{object_id}/config", _of_sessions(config, field)
+    cost = _sensor(topics, "sessions_cost", "Car charging cost in sessions", "api", "cost", "", None)
+    yield "homeassistant/sensor/pvcontrol_sessions_cost/config", _of_sessions(cost, "cost")
+
+
+def _of_sessions(config: dict[str, Any], field: str) -> dict[str, Any]:
+    """`sessions` is null while the gateway has no usable history file: the sensor is then unknown."""
+    template = f"{{{{ value_json.sessions.{field} if value_json.sessions else none }}}}"
+    return {**config, "value_template": template}
+
+
 def documents(topics: Topics, phase_select: bool) -> Iterator[tuple[str, dict[str, Any]]]:
     """(topic, config) pairs; the phase-mode select only when a relay is enabled."""
     for object_id, name, service, field, unit, device_class in SENSORS:
@@ -124,6 +216,8 @@ def documents(topics: Topics, phase_select: bool) -> Iterator[tuple[str, dict[st
             [p.value for p in Priority],
         ),
     )
+    yield from _goals(topics)
+    yield from _session_totals(topics)
     if phase_select:
         yield (
             "homeassistant/select/pvcontrol_phase_mode/config",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prometheus_client import Counter
 
-from pvcontrol.models import CarData, MeterData, WallboxData
+from pvcontrol.models import CarData, MeterData, SessionTotals, WallboxData
 from pvcontrol.settings import HistorySettings
 from services.history.samples import MinuteAverages
 from services.history.sessions import Session, Tariff, step
@@ -120,16 +120,18 @@ class History:
     def car(self, state: CarData) -> None:
         self._car = state
 
-    def wallbox(self, state: WallboxData) -> None:
+    def wallbox(self, state: WallboxData) -> bool:
+        """Fold one wallbox state in; True when a session started or ended with it."""
         if state.error:
-            return
+            return False
         self._averages.car_power = state.power
         before = self.session
         after = step(before, state, self._meter, self._car, state.ts)
         if after is None:
-            return
+            return False
         self._count(before, after)
-        if before is None or not before.open or after.ended_at is not None:
+        boundary = before is None or not before.open or after.ended_at is not None
+        if boundary:
             after = self._save(after)  # started or ended: saved at once
         elif after.updated_at - self._saved_at >= SAVE_INTERVAL:
             after = self._save(after)
@@ -138,6 +140,7 @@ class History:
             self.log.info(
                 "charging session ended: %.0f Wh, %.0f Wh from the grid", after.energy_wh, after.grid_wh
             )
+        return boundary
 
     def _count(self, before: Session | None, after: Session) -> None:
         base = before if before is not None and before.open else None
@@ -211,6 +214,31 @@ class History:
             return store.monthly_totals()
         except sqlite3.Error as e:
             raise HistoryUnavailable(f"cannot read the history file: {e}") from e
+
+    def totals(self) -> SessionTotals | None:
+        """All sessions as stored (for `P/api/state` and Home Assistant); None without the file."""
+        if self.store is None:
+            return None
+        try:
+            sums = self.store.totals()
+            count = self.store.count()
+        except sqlite3.Error:
+            return None
+        all_sessions = Session(
+            started_at=0,
+            energy_wh=sums["energy"],
+            pv_wh=sums["pv"],
+            battery_wh=sums["battery"],
+            grid_wh=sums["grid"],
+        )
+        return SessionTotals(
+            count=count,
+            energy_wh=round(sums["energy"], 1),
+            pv_wh=round(sums["pv"], 1),
+            battery_wh=round(sums["battery"], 1),
+            grid_wh=round(sums["grid"], 1),
+            cost=round(all_sessions.cost(self.tariff), 2),
+        )
 
     def samples(self, since: float) -> list[PowerSample]:
         store = self._readable()

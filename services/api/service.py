@@ -82,7 +82,8 @@ class ApiService(Service):
         async def handle(payload: bytes) -> None:
             if self.picture.update_state(service, payload):
                 self._changed()
-                self._record(self.picture.states[service])
+                if self._record(self.picture.states[service]):
+                    await self.publish_state(self._own_state())  # the session totals changed
                 if service == "relay":
                     await self._publish_discovery()
             else:
@@ -90,15 +91,17 @@ class ApiService(Service):
 
         return handle
 
-    def _record(self, state: object) -> None:
+    def _record(self, state: object) -> bool:
+        """Feed the history; True when a charging session started or ended."""
         if self.history is None:
-            return
+            return False
         if isinstance(state, WallboxData):
-            self.history.wallbox(state)
-        elif isinstance(state, MeterData):
+            return self.history.wallbox(state)
+        if isinstance(state, MeterData):
             self.history.meter(state)
         elif isinstance(state, CarData):
             self.history.car(state)
+        return False
 
     def _status_handler(self, service: ServiceName) -> Handler:
         async def handle(payload: bytes) -> None:
@@ -154,10 +157,17 @@ class ApiService(Service):
             await self.link.publish_json(self.topics.whole_state, self.picture.document())
             await sleep_or_stop(stop, WHOLE_STATE_MIN_INTERVAL)
 
+    def _own_state(self) -> ApiData:
+        return ApiData(
+            ts=now(),
+            version=__version__,
+            sse_clients=self.broadcaster.client_count,
+            sessions=self.history.totals() if self.history is not None else None,
+        )
+
     async def _publish_own_state(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            state = ApiData(ts=now(), version=__version__, sse_clients=self.broadcaster.client_count)
-            await self.publish_state(state)
+            await self.publish_state(self._own_state())
             await sleep_or_stop(stop, OWN_STATE_INTERVAL)
 
     async def run(self, stop: asyncio.Event) -> None:
