@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -324,6 +325,8 @@ def test_car_process_with_skoda(mqtt_broker: Broker, probe: MqttProbe, prefix: s
     env = {"FAKE_CAR_CLOUD": str(cloud_file), "PYTHONPATH": f"{FAKES / 'carcloud_path'}{os.pathsep}{ROOT}"}
     car = {"type": "SkodaCar", "api_key": carcloud.PASSWORD, "vin": carcloud.VIN, "poll_interval": POLL}
     args = ["car", "-c", config_file(tmp_path, {"car": car}), "--log-level", "DEBUG"]
+    # The cloud is asked only while the car is plugged in: a charging car, polled every poll_interval.
+    probe.publish_json(f"{prefix}/wallbox/state", {"ts": time.time(), "car_status": 2, "power": 7000})
     with running(args, mqtt_broker, prefix, tmp_path, env) as service:
         first = state(probe, prefix, "car", lambda s: s["error"] == 0)
         assert (first["soc"], first["cruising_range"], first["mileage"]) == (62.0, 248.0, 18_342.0)
