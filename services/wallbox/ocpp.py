@@ -115,8 +115,10 @@ class _CentralSystem(ChargePoint):  # type: ignore[misc]
         return call_result.StatusNotification()
 
     @handles(enums.Action.meter_values)
-    def on_meter_values(self, connector_id: int, meter_value: Any, **_: Any) -> Any:
-        self.wallbox.on_meter_values(connector_id, meter_value)
+    def on_meter_values(
+        self, connector_id: int, meter_value: Any, transaction_id: int | None = None, **_: Any
+    ) -> Any:
+        self.wallbox.on_meter_values(connector_id, meter_value, transaction_id)
         return call_result.MeterValues()
 
     @handles(enums.Action.authorize)
@@ -164,6 +166,7 @@ class OcppWallbox(Wallbox):
         self._sample = Sample()
         self._transaction: int | None = None
         self._meter_start = 0.0
+        self._session_energy = 0.0  # Wh of the last transaction, kept until the car leaves
         self._next_transaction = int(time.time()) % 1_000_000
         # what we asked for
         self._current = config.min_supported_current
@@ -257,6 +260,7 @@ class OcppWallbox(Wallbox):
         self._error_code = error_code
         if status == "Available":
             self._transaction = None
+            self._session_energy = 0.0
             self._remote_start_sent = False
             self._sample = Sample(energy=self._sample.energy)
             self._meter_start = self._sample.energy or 0.0
@@ -264,7 +268,7 @@ class OcppWallbox(Wallbox):
             self._remote_start_sent = True
             self._spawn(self._remote_start())
 
-    def on_meter_values(self, connector_id: int, meter_value: Any) -> None:
+    def on_meter_values(self, connector_id: int, meter_value: Any, transaction_id: int | None) -> None:
         self.heard()
         if connector_id != self.config.connector_id:
             return
@@ -273,6 +277,11 @@ class OcppWallbox(Wallbox):
         except OcppDataError as e:
             self._problem(f"OCPP MeterValues: {e}")
             return
+        if self._transaction is None and transaction_id is not None:
+            # started before this service ran: its energy counts from now on
+            log.info("OCPP: taking over transaction %d", transaction_id)
+            self._transaction = transaction_id
+            self._meter_start = sample.energy if sample.energy is not None else self._sample.energy or 0.0
         self._sample = Sample(
             power=sample.power if sample.power is not None else self._sample.power,
             energy=sample.energy if sample.energy is not None else self._sample.energy,
@@ -293,6 +302,7 @@ class OcppWallbox(Wallbox):
         self.heard()
         if transaction_id == self._transaction:
             self._transaction = None
+            self._session_energy = max(0.0, meter_stop - self._meter_start)
             self._sample = Sample(energy=float(meter_stop))
 
     # --- commands to the charge point --------------------------------------------------------
@@ -380,10 +390,15 @@ class OcppWallbox(Wallbox):
             phases_in=self._phases,
             phases_out=phases_out(self._sample.currents, closed, self._phases),
             power=power,
-            charged_energy=max(0.0, energy - self._meter_start) if status != CarStatus.NoVehicle else 0.0,
+            charged_energy=self._charged(energy) if status != CarStatus.NoVehicle else 0.0,
             total_energy=energy,
             temperature=self._sample.temperature or 0.0,
         )
+
+    def _charged(self, energy: float) -> float:
+        if self._transaction is None:
+            return self._session_energy
+        return max(0.0, energy - self._meter_start)
 
     async def set_max_current(self, amperes: int) -> None:
         previous, self._current = self._current, amperes

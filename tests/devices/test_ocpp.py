@@ -304,3 +304,24 @@ def test_the_failsafe_stops_an_ocpp_charger_when_the_controller_goes_silent(
         wait_until(lambda: cp.connector.limit == 0, timeout=10, what="a 0 A profile from the failsafe")
         wallbox_state(probe, prefix, probe.mark(), allow_charging=False, power=0.0)
         assert "failsafe" in service.log()
+
+
+def test_a_restarted_service_takes_over_the_running_transaction(
+    mqtt_broker: Broker, probe: MqttProbe, prefix: str, tmp_path: Path, port: int
+) -> None:
+    """The charger keeps its transaction; the new service pauses it (0 A, as it knows no command yet) until
+    allowed again, and counts the session's energy from the takeover, not from the meter's 1 MWh."""
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    with FakeChargePoint(f"ws://127.0.0.1:{port}", reconnect_delay=0.3) as cp:
+        with start(tmp_path / "first", mqtt_broker, prefix, ocpp_config(port)):
+            charging_at(probe, prefix, cp, 10)
+        transaction = cp.connector.transaction
+        with start(tmp_path / "second", mqtt_broker, prefix, ocpp_config(port)) as service:
+            wait_until(lambda: cp.connections == 2 and cp.connector.limit == 0, what="reconnected, paused")
+            mark = command(probe, prefix, "allow_charging", "true")
+            back = wallbox_state(probe, prefix, mark, error=0, car_status=2, temperature=31.5)
+            assert back["charged_energy"] < 100  # Wh since the takeover
+            assert cp.connector.transaction == transaction
+            assert cp.boots == 1
+            assert "taking over transaction" in service.log()
