@@ -41,7 +41,11 @@ WORKDIR /app
 COPY --from=ui /ui/dist/pvcontrol/browser/ /app/ui/dist/pvcontrol/browser/
 ENV PVC_API__UI_DIR=/app/ui/dist/pvcontrol/browser
 # A numeric non-root user, so that Kubernetes' runAsNonRoot can check it.
-RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /app --shell /usr/sbin/nologin pvcontrol
+RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /app --shell /usr/sbin/nologin pvcontrol \
+    && mkdir /data && chown 10001:10001 /data
+# The gateway's charging history (SQLite); mount a volume here to keep it.
+ENV PVC_HISTORY__DATA_DIR=/data
+VOLUME ["/data"]
 USER 10001:10001
 # 8080: REST, SSE, UI and (for `api` and `all`) /metrics. Each device service and the controller serve
 # /metrics on their own port (meter 9101, wallbox 9102, car 9103, relay 9104, controller 9105).
