@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -23,8 +24,8 @@ import websockets
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result, enums
 from ocpp.v16 import datatypes as dt
-from pydantic import Field
-from websockets.asyncio.server import Server, ServerConnection, serve
+from pydantic import Field, SecretStr
+from websockets.asyncio.server import Server, ServerConnection, basic_auth, serve
 from websockets.typing import Subprotocol
 
 from pvcontrol.device import DeviceError
@@ -65,6 +66,9 @@ class OcppWallboxConfig(WallboxBase):
     heartbeat_interval: int = Field(default=60, ge=1, description="s, told to the charger at boot")
     stale_after: float = Field(default=180.0, gt=0, description="s without any message: a read error")
     call_timeout: float = Field(default=10.0, gt=0, description="s to wait for the charger's answer")
+    password: SecretStr | None = Field(
+        default=None, description="OCPP security profile 1: HTTP Basic auth, user = charge_point_id"
+    )
 
 
 class _WireLog(logging.Filter):
@@ -187,6 +191,7 @@ class OcppWallbox(Wallbox):
                 subprotocols=[Subprotocol("ocpp1.6")],
                 ping_interval=20,
                 logger=logging.getLogger("pvcontrol.wallbox.ocpp.ws"),
+                process_request=self._authentication(),
             )
         except OSError as e:
             raise DeviceError(f"OCPP: cannot listen on {self.config.host}:{self.config.port}: {e}") from e
@@ -196,6 +201,22 @@ class OcppWallbox(Wallbox):
             self.config.port,
             self.config.charge_point_id,
         )
+
+    def _authentication(self) -> Any:
+        """With a password: Basic auth (security profile 1), checked before the websocket opens."""
+        password = self.config.password
+        if password is None:
+            return None
+        expected = (self.config.charge_point_id, password.get_secret_value())
+
+        def check(username: str, given: str) -> bool:
+            user_ok = hmac.compare_digest(username.encode(), expected[0].encode())
+            password_ok = hmac.compare_digest(given.encode(), expected[1].encode())
+            if not (user_ok and password_ok):
+                log.warning("OCPP: refused %r: wrong charge point id or password", username[:40])
+            return user_ok and password_ok
+
+        return basic_auth(realm="pvcontrol", check_credentials=check)
 
     async def _connection(self, connection: ServerConnection) -> None:
         cp_id = connection.request.path.rstrip("/").rsplit("/", 1)[-1] if connection.request else ""

@@ -325,3 +325,24 @@ def test_a_restarted_service_takes_over_the_running_transaction(
             assert cp.connector.transaction == transaction
             assert cp.boots == 1
             assert "taking over transaction" in service.log()
+
+
+def test_with_a_password_only_the_charge_point_that_knows_it_gets_in(
+    mqtt_broker: Broker, probe: MqttProbe, prefix: str, tmp_path: Path, port: int
+) -> None:
+    """OCPP security profile 1 (Basic auth): without it anyone on the LAN could take over the charger's
+    place, since a new connection for the id replaces the old one."""
+    env = {"PVC_WALLBOX__PASSWORD": "s3cret-key"}
+    with start(tmp_path, mqtt_broker, prefix, ocpp_config(port), env) as service:
+        config = probe.wait_json(f"{prefix}/wallbox/config", lambda c: c["type"] == "OcppWallbox")
+        assert "password" not in config
+        with FakeChargePoint(f"ws://127.0.0.1:{port}", password="guessed", reconnect_delay=0.2) as intruder:
+            wait_until(lambda: intruder.refusals >= 2, what="the wrong password refused twice")
+            assert intruder.connections == 0
+        with FakeChargePoint(f"ws://127.0.0.1:{port}") as anonymous:
+            wait_until(lambda: anonymous.refusals >= 1, what="no password refused")
+        with FakeChargePoint(f"ws://127.0.0.1:{port}", password="s3cret-key") as cp:
+            charging_at(probe, prefix, cp, 6)
+        log = service.log()
+        assert "wrong charge point id or password" in log
+        assert "s3cret-key" not in log

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import logging
 import threading
@@ -117,6 +118,7 @@ class FakeChargePoint:
         heartbeat: float = 5.0,
         reconnect_delay: float = 0.5,
         free_vend: bool = False,
+        password: str | None = None,
     ) -> None:
         self.url = f"{url.rstrip('/')}/{cp_id}"
         self.cp_id = cp_id
@@ -124,6 +126,8 @@ class FakeChargePoint:
         self.heartbeat = heartbeat
         self.reconnect_delay = reconnect_delay
         self.free_vend = free_vend
+        self.password = password  # OCPP security profile 1: Basic auth as cp_id:password
+        self.refusals = 0
         self.connector = Connector()
         self.connections = 0
         self.boots = 0
@@ -172,7 +176,16 @@ class FakeChargePoint:
         booted = False
         while not self._stop.is_set():
             try:
-                async with connect(self.url, subprotocols=[Subprotocol("ocpp1.6")], open_timeout=2) as ws:
+                headers = {}
+                if self.password is not None:
+                    token = base64.b64encode(f"{self.cp_id}:{self.password}".encode()).decode()
+                    headers["Authorization"] = f"Basic {token}"
+                async with connect(
+                    self.url,
+                    subprotocols=[Subprotocol("ocpp1.6")],
+                    open_timeout=2,
+                    additional_headers=headers,
+                ) as ws:
                     self.connections += 1
                     cp = _Cp(self, ws)
                     self._cp = cp
@@ -192,6 +205,8 @@ class FakeChargePoint:
                         await reader
                     finally:
                         heartbeat.cancel()
+            except websockets.InvalidStatus:
+                self.refusals += 1  # e.g. 401: wrong password; a real charger retries later too
             except (OSError, websockets.WebSocketException, TimeoutError):
                 pass
             self._cp = None
