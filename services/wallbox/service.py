@@ -58,6 +58,7 @@ class WallboxService(Service):
             wallbox, self._device_lock, self._read_and_publish, config.phase_switch_timeout, 1.0, self.log
         )
         self._phase_task: asyncio.Task[None] | None = None
+        self._phase_target = 0
         self.link.on(topics.state("relay"), self._on_relay_state)
         self.failsafe = ControllerWatchdog(config.controller_timeout, self.log)
         self.link.on_delivery(topics.state("controller"), self._on_controller_state)
@@ -116,8 +117,11 @@ class WallboxService(Service):
             raise CommandError("phases must be 1 or 3")
         if self.config.phase_switching != "native":
             raise CommandError(f"this wallbox does not switch phases itself ({self.config.phase_switching})")
-        if self.native_phases.busy:
-            raise CommandError("a phase switch is already under way")
+        if self._phase_task is not None and not self._phase_task.done():
+            if phases == self._phase_target:
+                return  # the controller repeats its wish every cycle while the switch runs
+            raise CommandError(f"a switch to {self._phase_target} phase(s) is under way")
+        self._phase_target = phases
         # A switch waits for the charger to stop drawing current: it must not hold up other commands.
         self._phase_task = asyncio.create_task(self._switch_phases(phases, payload))
 

@@ -195,3 +195,36 @@ def test_goe_native_switching_needs_api_v2() -> None:
 
     with pytest.raises(ValueError, match="needs API v2"):
         GoeWallboxConfig(url="http://x", api_version="v1", phase_switching="native")
+
+
+def test_the_controller_repeating_its_wish_during_a_switch_is_no_error() -> None:
+    """The wallbox service's handler, in-process: a repeat of the running switch is ignored, another one is
+    refused, and the switch still happens once, idle."""
+    from pvcontrol.broker import BrokerAddress
+    from pvcontrol.commands import CommandError
+    from pvcontrol.topics import Topics
+    from services.wallbox.service import WallboxService
+    from services.wallbox.simulated import SimulatedWallboxConfig
+
+    charger = LaggingCharger(lag=3)
+    config = SimulatedWallboxConfig(phase_switching="native")
+    service = WallboxService(config, charger, BrokerAddress("127.0.0.1", 9), Topics("native"))
+    service.native_phases.poll = 0.01
+
+    async def publish(_: WallboxData) -> None:
+        return None
+
+    service._publish = publish  # type: ignore[method-assign,assignment]  # no broker here
+
+    async def scenario() -> None:
+        await service._on_phases(b"1")
+        await service._on_phases(b"1")  # repeated while busy: ignored
+        with pytest.raises(CommandError, match="a switch to 1 phase"):
+            await service._on_phases(b"3")
+        assert service._phase_task is not None
+        await service._phase_task
+
+    asyncio.run(scenario())
+    assert charger.log.count("phases 1") == 1
+    assert charger.switched_under_load == 0
+    assert (charger.phases, charger.allowed) == (1, True)
