@@ -24,25 +24,29 @@ from pvcontrol.settings import load_settings
 from pvcontrol.topics import Topics
 from services.api.history import FILE_NAME
 from services.api.service import ApiService
+from services.history.store import HistoryStore, PowerSample
 from tests.helpers import Broker, MqttProbe, ServiceProcess, free_port, running, wait_until
 
 API = "/api/pvcontrol"
+DAY = 86400
 JSON = {"content-type": "application/json"}
 
 
 @contextmanager
-def gateway(broker: Broker, prefix: str, data_dir: Path, port: int | None = None) -> Iterator[str]:
-    with gateway_process(broker, prefix, data_dir, port) as (url, _):
+def gateway(
+    broker: Broker, prefix: str, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    with gateway_process(broker, prefix, data_dir, port, env) as (url, _):
         yield url
 
 
 @contextmanager
 def gateway_process(
-    broker: Broker, prefix: str, data_dir: Path, port: int | None = None
+    broker: Broker, prefix: str, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, ServiceProcess]]:
     port = port or free_port()
     args = ["api", "--port", str(port), "--host", "127.0.0.1"]
-    env = {"PVC_HISTORY__DATA_DIR": str(data_dir), "PVC_API__UI_DIR": str(data_dir)}
+    env = {"PVC_HISTORY__DATA_DIR": str(data_dir), "PVC_API__UI_DIR": str(data_dir), **(env or {})}
     with running(args, broker, prefix, data_dir, env) as process:
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: _ready(url), 20, "gateway ready")
@@ -185,6 +189,27 @@ def test_power_history_per_minute(mqtt_broker: Broker, prefix: str, tmp_path: Pa
         assert history["power_pv"] == [1500, 500]
         assert history["power_car"] == [1400, 1400]
         assert httpx.get(f"{url}{API}/history").status_code == 200  # 24 h by default
+
+
+def test_old_power_samples_are_forgotten(
+    mqtt_broker: Broker, prefix: str, tmp_path: Path, probe: MqttProbe
+) -> None:
+    minute = int(time.time() // 60) * 60
+    store = HistoryStore(tmp_path / FILE_NAME)
+    for ts in (minute - 2 * DAY, minute - DAY // 2):
+        store.add_sample(PowerSample(ts, 1, 0, 0, 1, 0))
+    store.close()
+    env = {"PVC_HISTORY__KEEP_SAMPLES_DAYS": "1"}
+    with gateway(mqtt_broker, prefix, tmp_path, env=env) as url:
+        meter(probe, pv=100, grid=0, ts=minute - 61)
+        meter(probe, pv=100, grid=0, ts=minute - 1)  # a new minute: the one before is stored
+        history = wait_until(
+            lambda: (h := httpx.get(f"{url}{API}/history?hours=168").json())["ts"][-1] == minute - 120 and h
+        )
+        assert history["ts"] == [minute - DAY // 2, minute - 120]  # the two-day-old one is gone
+    kept = HistoryStore(tmp_path / FILE_NAME)
+    assert [s.ts for s in kept.samples(since=0)] == [minute - DAY // 2, minute - 120]
+    kept.close()
 
 
 @pytest.mark.parametrize(
