@@ -246,3 +246,9 @@ def test_soc_commands(payload: bytes, name: str, value: int | None) -> None:
 def test_bad_soc_commands_are_rejected(payload: bytes) -> None:
     with pytest.raises(CommandError):
         parse_soc(payload, "min_soc")
+
+
+def test_a_limit_of_zero_is_rejected() -> None:
+    """The REST API takes 1-100 for the limit; MQTT the same (a limit of 0 would stop every charge)."""
+    with pytest.raises(CommandError):
+        parse_soc(b"0", "limit_soc")

@@ -149,8 +149,8 @@ def decide(
 
 
 def parse_soc(payload: bytes, name: str) -> int | None:
-    """A SOC in % (ASCII digits, 0-100); 0 for min_soc and 100 for limit_soc mean none."""
-    soc = parse_int(payload, 0, 100)
+    """A SOC in % (ASCII digits; min_soc 0-100, 0 = none; limit_soc 1-100, 100 = none)."""
+    soc = parse_int(payload, 1 if name == "limit_soc" else 0, 100)
     if (name == "min_soc" and soc == 0) or (name == "limit_soc" and soc == 100):
         return None
     return soc
