@@ -460,3 +460,55 @@ def test_a_state_of_the_original_law_gets_idle_timers() -> None:
     assert state.desired_mode == PV_ONLY
     assert (state.start_since, state.deficit_since, state.phase_switches) == (None, None, ())
     assert as_tracking_state(state) is state
+
+
+# --- PV_ONLY: a home battery bridges a dip, and is paid back first ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("soc", "grid", "seconds", "last"),
+    [
+        pytest.param(80.0, 0.0, 295, NONE, id="soc_80-battery_covers_800-295s-still_bridging"),
+        pytest.param(
+            80.0, 0.0, 300, Commands(allow_charging=False), id="soc_80-battery_covers_800-stops_at_300s"
+        ),
+        pytest.param(
+            50.0, 0.0, 10, Commands(allow_charging=False), id="soc_50_below_55-no_bridge-stops_after_10s"
+        ),
+        pytest.param(
+            80.0, 100.0, 10, Commands(allow_charging=False), id="soc_80-import_100-grid_stops_it_after_10s"
+        ),
+    ],
+)
+def test_pv_only_bridges_a_dip_from_a_full_enough_battery_never_from_the_grid(
+    soc: float, grid: float, seconds: float, last: Commands
+) -> None:
+    # 6 A on 1 phase (1380 W); the battery gives 800 W of it: the surplus is 580 W.
+    results = run(pv(), steady(charging(6), meter(grid=grid, battery=800, soc=soc), seconds), relay=False)
+    assert [r.commands for r in results[:-1]] == [NONE] * (len(results) - 1)
+    assert results[-1].commands == last
+
+
+def test_after_a_bridged_dip_the_battery_is_paid_back_before_the_car_steps_up() -> None:
+    # 60 s bridged at 6 A (1380 W): the car drew 23 Wh, and is owed for 120 s after (46 Wh more).
+    dip = steady(charging(6), meter(battery=800, soc=80), 60)
+    # The sun is back: the battery charges 2000 W. Priority CAR would give the car 3380 W (14 A).
+    sun = [Reading(65 + 5 * i, charging(6), meter(battery=-2000, soc=80)) for i in range(36)]
+    results = run(pv(), dip + sun, relay=False)
+    paying_back = [r for r in results[len(dip) :] if as_tracking_state(r.state).lent_wh > 0]
+    assert len(paying_back) > 5
+    assert all(r.commands == NONE for r in paying_back)
+    assert results[-1].commands == Commands(max_current=14)
+
+
+@pytest.mark.parametrize(
+    ("soc", "expected"),
+    [
+        pytest.param(98.0, Commands(max_current=7), id="soc_98-export_200-battery_lends_the_step-7A"),
+        pytest.param(90.0, NONE, id="soc_90-export_200-inside_tolerance-no_command"),
+        pytest.param(0.0, NONE, id="no_battery-export_200-inside_tolerance-no_command"),
+    ],
+)
+def test_a_nearly_full_battery_lends_the_remainder_of_a_step(soc: float, expected: Commands) -> None:
+    (result,) = run(pv(), [Reading(0, charging(6), meter(grid=-200, soc=soc))], relay=False)
+    assert result.commands == expected

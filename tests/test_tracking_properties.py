@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pvcontrol.models import CarStatus, ChargeMode, MeterData, PhaseMode, Priority, WallboxData, WbError
 from pvcontrol.settings import ControllerSettings
 from services.controller.law import LawInputs, LawState
-from services.controller.tracking import control_cycle, initial_state
+from services.controller.tracking import BRIDGE_MAX_TIME, BRIDGE_MIN_SOC, control_cycle, initial_state
 
 NOW = 1_700_000_000.0
 SETTINGS = ControllerSettings(strategy="tracking")
@@ -82,6 +82,7 @@ def test_current_in_range_no_phases_under_load_and_deterministic(
     phases=st.sampled_from([1, 3]),
     limit=st.sampled_from([0.0, 5.0, 10.0, 30.0]),
     priority=st.sampled_from([Priority.CAR, Priority.HOME_BATTERY]),
+    soc=st.sampled_from([0.0, 40.0, 80.0, 100.0]),
     steps=st.lists(
         st.tuples(
             st.floats(min_value=0.5, max_value=12),  # s since the previous reading
@@ -90,18 +91,25 @@ def test_current_in_range_no_phases_under_load_and_deterministic(
             st.floats(min_value=-3000, max_value=3000),  # battery
         ),
         min_size=1,
-        max_size=30,
+        max_size=40,
     ),
 )
 def test_pv_only_never_charges_from_a_deficit_longer_than_the_limit(
-    phases: int, limit: float, priority: Priority, steps: list[tuple[float, float, int, float]]
+    phases: int,
+    limit: float,
+    priority: Priority,
+    soc: float,
+    steps: list[tuple[float, float, int, float]],
 ) -> None:
+    """From the grid never longer than the limit; from a home battery at least BRIDGE_MIN_SOC full (a
+    dip it bridges) never longer than BRIDGE_MAX_TIME; from an emptier one never longer than the limit."""
     settings_ = SETTINGS.model_copy(update={"tracking_max_grid_time": limit})
     minimum = settings_.min_supported_current * settings_.line_voltage * phases
     state: LawState = replace(
         initial_state(settings_), desired_mode=ChargeMode.PV_ONLY, mode=ChargeMode.PV_ONLY
     )
     now = first = NOW
+    grid_first: float | None = None
     for index, (dt, share, amps, battery) in enumerate(steps):
         if index:
             now += dt
@@ -111,7 +119,7 @@ def test_pv_only_never_charges_from_a_deficit_longer_than_the_limit(
         counted_battery = battery if priority == Priority.CAR or battery > 0 else 0.0
         grid = power - counted_battery - surplus
         inputs = LawInputs(
-            meter=MeterData(ts=now, power_grid=grid, power_battery=battery, soc_battery=80),
+            meter=MeterData(ts=now, power_grid=grid, power_battery=battery, soc_battery=soc),
             wallbox=WallboxData(
                 ts=now,
                 car_status=CarStatus.Charging,
@@ -125,8 +133,12 @@ def test_pv_only_never_charges_from_a_deficit_longer_than_the_limit(
             now=now,
         )
         result = control_cycle(replace(state, desired_priority=priority), settings_, inputs)
-        if now - first >= limit:
+        grid_first = (now if grid_first is None else grid_first) if grid > 0 else None
+        bridged = soc >= BRIDGE_MIN_SOC
+        if now - first >= (max(limit, BRIDGE_MAX_TIME) if bridged else limit):
             assert result.commands.allow_charging is False, (
                 f"still charging {now - first:.1f} s into a deficit"
             )
+        if grid_first is not None and now - grid_first >= limit:
+            assert result.commands.allow_charging is False, f"{now - grid_first:.1f} s from the grid"
         state = result.state

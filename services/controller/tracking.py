@@ -42,13 +42,29 @@ DAY = 86_400.0
 # PV_ALL rounds its current to the nearest step: the grid and the export share the remainder (the
 # original's ceil(x - 0.1) buys a few % more sun with clearly more grid energy, see bench/README.md).
 PV_ALL_ROUNDING_OFFSET = 0.5
+# PV_ONLY with a home battery (docs/CONTROL.md "Bridging a dip from the home battery"): a dip below the
+# car's minimum may be bridged from the battery for BRIDGE_MAX_TIME while it is at least BRIDGE_MIN_SOC
+# full and owes less than BRIDGE_MAX_WH. Everything the car draws meanwhile, and for BRIDGE_OWED_DELAYS
+# start delays after (the time a stop and restart would have left to the battery), is lent; the battery's
+# charge pays it back first (the car does not step up meanwhile). A nearly full battery (NEAR_FULL_SOC)
+# is owed nothing and lends the remainder of a current step instead of exporting it. The grid is never
+# lent: an import still stops the car within `tracking_max_grid_time`.
+BRIDGE_MAX_TIME = 300.0  # s
+BRIDGE_MIN_SOC = 55.0  # %
+BRIDGE_MAX_WH = 500.0
+BRIDGE_OWED_DELAYS = 2.0
+NEAR_FULL_SOC = 97.0  # %
 
 
 @dataclass(frozen=True)
 class TrackingState(LawState):
     last_cycle: float | None = None  # `now` of the previous cycle: timers count real time, not cycles
     start_since: float | None = None  # since when the surplus suffices to start
-    deficit_since: float | None = None  # since when charging runs below its minimum (PV_ONLY: from grid)
+    deficit_since: float | None = None  # since when charging runs below its minimum
+    grid_since: float | None = None  # PV_ONLY: since when that deficit is drawn from the grid
+    bridging: bool = False  # PV_ONLY: the home battery carries the car through a dip
+    owed_until: float | None = None  # after a bridged dip: until when the car's draw is still lent
+    lent_wh: float = 0.0  # PV_ONLY: what the car took while bridging, not yet paid back to the battery
     phase_wish: int | None = None  # phases the surplus asks for, if not those in use
     phase_wish_since: float | None = None
     phase_switches: tuple[float, ...] = ()  # times of relay switches within the last 24 h
@@ -131,7 +147,15 @@ def _stale(state: TrackingState, inputs: LawInputs, settings: ControllerSettings
 
 
 def _idle_timers(state: TrackingState) -> TrackingState:
-    return replace(state, start_since=None, deficit_since=None, phase_wish=None, phase_wish_since=None)
+    return replace(
+        state,
+        start_since=None,
+        deficit_since=None,
+        grid_since=None,
+        bridging=False,
+        phase_wish=None,
+        phase_wish_since=None,
+    )
 
 
 def _interlock(step: _Step, wallbox: WallboxData, now: float) -> _Step:
@@ -194,7 +218,8 @@ def _track(
     now: float,
 ) -> _Step:
     state = replace(state, mode=state.desired_mode, allow_charging_delay=0.0)
-    surplus = _available_for_car(meter, wallbox, state.priority)
+    state = _account_loan(state, meter, wallbox, now)
+    surplus = _surplus(state, meter, wallbox)
     # What would go to the grid if the car drew 1 phase's maximum: only that is worth 3 phases (a home
     # battery that takes the rest needs no relay switch).
     export_1p_max = -meter.power_grid + wallbox.power - _max_power(1, settings)
@@ -202,8 +227,41 @@ def _track(
     starting = surplus >= _start_power(state.desired_mode, plan.start_phases, settings)
     state = replace(state, start_since=(state.start_since or now) if starting else None)
     if wallbox.allow_charging:
-        return _while_charging(state, settings, wallbox, plan, now)
+        return _while_charging(state, settings, meter, wallbox, plan, now)
     return _while_idle(state, settings, wallbox, plan, now)
+
+
+def _surplus(state: TrackingState, meter: MeterData, wallbox: WallboxData) -> float:
+    surplus = _available_for_car(meter, wallbox, state.priority)
+    if state.lent_wh > 0:
+        # The battery's charge pays back what it lent first: the car holds its current meanwhile.
+        surplus = min(surplus, _available_for_car(meter, wallbox, Priority.HOME_BATTERY))
+    return surplus
+
+
+def _account_loan(state: TrackingState, meter: MeterData, wallbox: WallboxData, now: float) -> TrackingState:
+    """PV_ONLY: while a dip is bridged, everything the car draws is lent (the battery would have had
+    the dip's sun, too); the battery's charge pays it back."""
+    if state.desired_mode != ChargeMode.PV_ONLY or state.last_cycle is None:
+        return replace(state, lent_wh=0.0)
+    hours = min(max(now - state.last_cycle, 0.0), 60.0) / 3600
+    lent = state.lent_wh
+    if state.bridging or (state.owed_until is not None and now < state.owed_until):
+        lent += wallbox.power * hours
+    if meter.power_battery < 0:
+        lent = max(lent + meter.power_battery * hours, 0.0)
+    if meter.soc_battery >= NEAR_FULL_SOC:
+        lent = 0.0  # a full battery is owed nothing
+    return replace(state, lent_wh=lent)
+
+
+def _may_bridge(state: TrackingState, meter: MeterData, deficit_since: float, now: float) -> bool:
+    """PV_ONLY: the home battery may carry the car through this dip."""
+    return (
+        meter.soc_battery >= BRIDGE_MIN_SOC
+        and now - deficit_since < BRIDGE_MAX_TIME
+        and state.lent_wh < BRIDGE_MAX_WH
+    )
 
 
 def _switchable(state: TrackingState, settings: ControllerSettings, relay_enabled: bool) -> bool:
@@ -294,7 +352,7 @@ def _start_power(mode: ChargeMode, phases: int, settings: ControllerSettings) ->
 def _while_idle(
     state: TrackingState, settings: ControllerSettings, wallbox: WallboxData, plan: _Plan, now: float
 ) -> _Step:
-    state = replace(state, deficit_since=None)
+    state = replace(state, deficit_since=None, grid_since=None, bridging=False)
     phases = plan.start_phases
     if plan.fixed and phases != (wallbox.phases_in or 1):
         return _Step(state, Commands(phases=phases), f"switching to {_ph(phases)} as set")
@@ -321,6 +379,7 @@ def _while_idle(
 def _while_charging(
     state: TrackingState,
     settings: ControllerSettings,
+    meter: MeterData,
     wallbox: WallboxData,
     plan: _Plan,
     now: float,
@@ -331,8 +390,18 @@ def _while_charging(
     if plan.surplus < minimum:
         since = state.deficit_since if state.deficit_since is not None else now
         state = replace(state, deficit_since=since)
-        limit = settings.tracking_max_grid_time if pv_only else settings.tracking_stop_delay
+        bridging = pv_only and _may_bridge(state, meter, since, now)
+        limit = settings.tracking_stop_delay
+        if pv_only:
+            limit = BRIDGE_MAX_TIME if bridging else settings.tracking_max_grid_time
         remaining = since + limit - now
+        if pv_only and meter.power_grid > 0:
+            grid_since = state.grid_since if state.grid_since is not None else now
+            state = replace(state, grid_since=grid_since)
+            remaining = min(remaining, grid_since + settings.tracking_max_grid_time - now)
+        else:
+            state = replace(state, grid_since=None)
+        state = replace(state, bridging=bridging and remaining > 0)
         if remaining <= 0:
             return _Step(
                 state,
@@ -340,7 +409,10 @@ def _while_charging(
                 f"stopped: surplus {_kw(plan.surplus)} is below {_kw(minimum)} for {_ph(phases)}",
             )
     else:
-        state, remaining = replace(state, deficit_since=None), 0.0
+        if state.bridging:  # stopping would have cost a start delay, too: the battery is owed that
+            state = replace(state, owed_until=now + settings.tracking_start_delay * BRIDGE_OWED_DELAYS)
+        state = replace(state, deficit_since=None, grid_since=None, bridging=False)
+        remaining = 0.0
 
     if plan.target_phases != phases and plan.switch_ready:
         return _Step(
@@ -348,9 +420,13 @@ def _while_charging(
             _changed_commands(wallbox, allow_charging=False),
             f"stopping to switch to {_ph(plan.target_phases)}",
         )
+    surplus = plan.surplus
+    if pv_only and meter.soc_battery >= NEAR_FULL_SOC and state.lent_wh <= 0:
+        # A full battery cannot take the remainder of a step: it lends it instead of exporting it.
+        surplus += settings.line_voltage * phases - 1.0
     current = _current_for(
         state.desired_mode,
-        plan.surplus,
+        surplus,
         phases,
         settings,
         settings.tracking_tolerance,
