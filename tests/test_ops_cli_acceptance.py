@@ -203,6 +203,8 @@ def test_k8s_container_args_and_environments_are_accepted(broker: AclBroker, tmp
         # The broker's address is in the ConfigMap; the environment outranks it.
         env["PVC_MQTT__URL"] = broker.url
         env.update(container_world(name))
+        if "PVC_HISTORY__DATA_DIR" in env:  # the pod's volume; here a folder of the test's own
+            env["PVC_HISTORY__DATA_DIR"] = str(tmp_path / "history-volume")
         if name == "relay":
             # The Pi's GPIO: the tests' fake RPi.GPIO stands in for the real module (README "Development").
             env["PYTHONPATH"] = f"{REPO / 'tests' / 'fakes' / 'rpi'}{os.pathsep}{REPO}"
