@@ -226,6 +226,34 @@ def steady(wb: WallboxData, m: MeterData, seconds: float, every: float = 5.0) ->
             Commands(max_current=7),
             id="pv_all-8A-import_200-surplus_7.1A-7A",
         ),
+        pytest.param(
+            pv(PV_ALL),
+            steady(charging(8), meter(grid=150), 0),
+            NONE,
+            NONE,
+            id="pv_all-8A-import_150-surplus_7.35A-rounds_up_from_a_quarter-stays_8A",
+        ),
+        pytest.param(
+            pv(PV_ALL),
+            steady(charging(6, phases=3), meter(grid=3000), 15),
+            NONE,
+            NONE,
+            id="pv_all-6A_3p-import_3000-12.5Wh_of_13.5Wh_budget_at_15s-keeps_charging",
+        ),
+        pytest.param(
+            pv(PV_ALL),
+            steady(charging(6, phases=3), meter(grid=3000), 20),
+            NONE,
+            Commands(allow_charging=False),
+            id="pv_all-6A_3p-import_3000-budget_13.5Wh_spent_at_20s-stops",
+        ),
+        pytest.param(
+            pv(PV_ALL),
+            steady(charging(6, phases=3), meter(grid=1140), 45),
+            NONE,
+            Commands(allow_charging=False),
+            id="pv_all-6A_3p-surplus_3000_below_3060-budget_spent_at_45s-stops",
+        ),
     ],
 )
 def test_start_stop_current(

@@ -39,9 +39,12 @@ from services.controller.law import (
 )
 
 DAY = 86_400.0
-# PV_ALL rounds its current to the nearest step: the grid and the export share the remainder (the
-# original's ceil(x - 0.1) buys a few % more sun with clearly more grid energy, see bench/README.md).
-PV_ALL_ROUNDING_OFFSET = 0.5
+# PV_ALL rounds its current up from a quarter step: the grid gives at most 3/4 of a step, the export at
+# most 1/4 (the original's ceil(x - 0.1) buys a little more sun with more grid energy, see bench/README.md).
+PV_ALL_ROUNDING_OFFSET = 0.25
+# PV_ALL on 3 phases: a deficit stops the car once its minimum has drawn this share of the grid energy
+# 1 phase at its stop threshold draws in `tracking_stop_delay` (a dark cloud stops 3 phases sooner).
+PV_ALL_3P_GRID_BUDGET = 0.5
 # PV_ONLY with a home battery (docs/CONTROL.md "Bridging a dip from the home battery"): a dip below the
 # car's minimum may be bridged from the battery for BRIDGE_MAX_TIME while it is at least BRIDGE_MIN_SOC
 # full and owes less than BRIDGE_MAX_WH. Everything the car draws meanwhile, and for BRIDGE_OWED_DELAYS
@@ -62,6 +65,7 @@ class TrackingState(LawState):
     start_since: float | None = None  # since when the surplus suffices to start
     deficit_since: float | None = None  # since when charging runs below its minimum
     grid_since: float | None = None  # PV_ONLY: since when that deficit is drawn from the grid
+    deficit_wh: float = 0.0  # PV_ALL, 3 phases: the grid energy the car's minimum drew in this deficit
     bridging: bool = False  # PV_ONLY: the home battery carries the car through a dip
     owed_until: float | None = None  # after a bridged dip: until when the car's draw is still lent
     lent_wh: float = 0.0  # PV_ONLY: what the car took while bridging, not yet paid back to the battery
@@ -152,6 +156,7 @@ def _idle_timers(state: TrackingState) -> TrackingState:
         start_since=None,
         deficit_since=None,
         grid_since=None,
+        deficit_wh=0.0,
         bridging=False,
         phase_wish=None,
         phase_wish_since=None,
@@ -339,8 +344,17 @@ def _max_power(phases: int, settings: ControllerSettings) -> float:
 def _pv_all_minimum(phases: int, settings: ControllerSettings) -> float:
     """PV_ALL's stop threshold: on 1 phase `pv_all_off`; on more, the same grid share at most (the car's
     minimum less the grid 1 phase may take), so 3 phases never draw more from the grid than 1."""
-    grid_share_1p = _min_power(1, settings) - Thresholds.of(settings).pv_all_off
+    grid_share_1p = _pv_all_grid_share_1p(settings)
     return max(_min_power(phases, settings) - grid_share_1p, Thresholds.of(settings).pv_all_off)
+
+
+def _pv_all_grid_share_1p(settings: ControllerSettings) -> float:
+    """The grid power 1 phase may draw in PV_ALL: its minimum less the stop threshold."""
+    return _min_power(1, settings) - Thresholds.of(settings).pv_all_off
+
+
+def _pv_all_3p_budget_wh(settings: ControllerSettings) -> float:
+    return PV_ALL_3P_GRID_BUDGET * settings.tracking_stop_delay * _pv_all_grid_share_1p(settings) / 3600
 
 
 def _start_power(mode: ChargeMode, phases: int, settings: ControllerSettings) -> float:
@@ -352,7 +366,7 @@ def _start_power(mode: ChargeMode, phases: int, settings: ControllerSettings) ->
 def _while_idle(
     state: TrackingState, settings: ControllerSettings, wallbox: WallboxData, plan: _Plan, now: float
 ) -> _Step:
-    state = replace(state, deficit_since=None, grid_since=None, bridging=False)
+    state = replace(state, deficit_since=None, grid_since=None, deficit_wh=0.0, bridging=False)
     phases = plan.start_phases
     if plan.fixed and phases != (wallbox.phases_in or 1):
         return _Step(state, Commands(phases=phases), f"switching to {_ph(phases)} as set")
@@ -395,6 +409,12 @@ def _while_charging(
         if pv_only:
             limit = BRIDGE_MAX_TIME if bridging else settings.tracking_max_grid_time
         remaining = since + limit - now
+        if not pv_only and phases > 1:
+            elapsed = 0.0 if state.last_cycle is None else min(max(now - state.last_cycle, 0.0), 60.0)
+            drawn = state.deficit_wh + (_min_power(phases, settings) - plan.surplus) * elapsed / 3600
+            state = replace(state, deficit_wh=drawn)
+            if drawn >= _pv_all_3p_budget_wh(settings):
+                remaining = min(remaining, 0.0)
         if pv_only and meter.power_grid > 0:
             grid_since = state.grid_since if state.grid_since is not None else now
             state = replace(state, grid_since=grid_since)
@@ -411,7 +431,7 @@ def _while_charging(
     else:
         if state.bridging:  # stopping would have cost a start delay, too: the battery is owed that
             state = replace(state, owed_until=now + settings.tracking_start_delay * BRIDGE_OWED_DELAYS)
-        state = replace(state, deficit_since=None, grid_since=None, bridging=False)
+        state = replace(state, deficit_since=None, grid_since=None, deficit_wh=0.0, bridging=False)
         remaining = 0.0
 
     if plan.target_phases != phases and plan.switch_ready:
