@@ -227,6 +227,20 @@ def steady(wb: WallboxData, m: MeterData, seconds: float, every: float = 5.0) ->
             id="pv_all-8A-import_200-surplus_7.1A-7A",
         ),
         pytest.param(
+            pv(),
+            steady(idle(), meter(battery=-1600, soc=80), 115),
+            NONE,
+            NONE,
+            id="pv_only-idle-battery_takes_1600-no_export-115s-twice_the_start_delay_not_yet",
+        ),
+        pytest.param(
+            pv(),
+            steady(idle(), meter(battery=-1600, soc=80), 120),
+            NONE,
+            Commands(allow_charging=True),
+            id="pv_only-idle-battery_takes_1600-no_export-starts_at_6A_after_120s",
+        ),
+        pytest.param(
             pv(PV_ALL),
             steady(charging(8), meter(grid=150), 0),
             NONE,

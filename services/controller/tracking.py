@@ -57,6 +57,9 @@ BRIDGE_MIN_SOC = 55.0  # %
 BRIDGE_MAX_WH = 500.0
 BRIDGE_OWED_DELAYS = 2.0
 NEAR_FULL_SOC = 97.0  # %
+# A start waits this many start delays while the home battery takes the surplus and nothing is exported:
+# fewer short runs, and the battery fills sooner.
+ABSORBED_START_DELAYS = 2.0
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,7 @@ def _track(
     state = replace(state, start_since=(state.start_since or now) if starting else None)
     if wallbox.allow_charging:
         return _while_charging(state, settings, meter, wallbox, plan, now)
-    return _while_idle(state, settings, wallbox, plan, now)
+    return _while_idle(state, settings, meter, wallbox, plan, now)
 
 
 def _surplus(state: TrackingState, meter: MeterData, wallbox: WallboxData) -> float:
@@ -364,7 +367,12 @@ def _start_power(mode: ChargeMode, phases: int, settings: ControllerSettings) ->
 
 
 def _while_idle(
-    state: TrackingState, settings: ControllerSettings, wallbox: WallboxData, plan: _Plan, now: float
+    state: TrackingState,
+    settings: ControllerSettings,
+    meter: MeterData,
+    wallbox: WallboxData,
+    plan: _Plan,
+    now: float,
 ) -> _Step:
     state = replace(state, deficit_since=None, grid_since=None, deficit_wh=0.0, bridging=False)
     phases = plan.start_phases
@@ -375,7 +383,10 @@ def _while_idle(
         return _Step(
             state, Commands(), f"surplus {_kw(plan.surplus)} is below {_kw(needed)} for {_ph(phases)}"
         )
-    remaining = state.start_since + settings.tracking_start_delay - now
+    delay = settings.tracking_start_delay
+    if -meter.power_grid < settings.tracking_tolerance and meter.power_battery < 0:
+        delay *= ABSORBED_START_DELAYS  # the home battery takes the surplus: waiting loses nothing
+    remaining = state.start_since + delay - now
     if remaining > 0:
         state = replace(state, allow_charging_delay=remaining)
         return _Step(state, Commands(), f"starting in {remaining:.0f} s", allow_charging_wish=True)
