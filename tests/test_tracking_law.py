@@ -490,6 +490,21 @@ def test_unplug_timer_counts_seconds_not_cycles() -> None:
             "stopping in 10 s: surplus 1.3 kW is below 1.4 kW",
             id="stopping_in_10s",
         ),
+        pytest.param(
+            pv(),
+            steady(charging(6), meter(battery=800, soc=80), 60),
+            "the home battery bridges the dip; stopping in 240 s: surplus 0.6 kW is below 1.4 kW",
+            id="bridging-stopping_in_240s",
+        ),
+        pytest.param(
+            pv(),
+            [
+                *steady(charging(6), meter(battery=800, soc=80), 60),
+                Reading(65, charging(6), meter(battery=-2000, soc=80)),
+            ],
+            "charging 6 A on 1 phase, surplus 1.4 kW; paying back 22 Wh to the home battery first",
+            id="bridged_60s_at_6A-23Wh_lent-2000W_back_for_5s-paying_back_22Wh",
+        ),
     ],
 )
 def test_reason(state: TrackingState, readings: list[Reading], reason: str) -> None:

@@ -467,10 +467,14 @@ def _while_charging(
     if remaining > 0:
         state = replace(state, allow_charging_delay=remaining)
         reason = f"stopping in {remaining:.0f} s: surplus {_kw(plan.surplus)} is below {_kw(minimum)}"
+        if state.bridging:
+            reason = f"the home battery bridges the dip; {reason}"
         return _Step(state, commands, reason, allow_charging_wish=False)
     reason = f"charging {current} A on {_ph(phases)}, surplus {_kw(plan.surplus)}"
     if plan.target_phases != phases:
         reason += f"; {_ph(plan.target_phases)} in {max(plan.switch_in, 1):.0f} s"
+    if state.lent_wh > 0:
+        reason += f"; paying back {state.lent_wh:.0f} Wh to the home battery first"
     return _Step(state, commands, reason)
 
 
