@@ -8,9 +8,13 @@ What differs, in PV modes:
 - one surplus for every decision (start, stop, current, phases), the priority deciding whether the home
   battery's charging power counts; its discharge always counts as a deficit;
 - the current follows the surplus at each reading, down at once, up only past a tolerance band;
-- PV_ONLY stops after at most `tracking_max_grid_time` s below the car's minimum power; a start needs
-  the surplus for `tracking_start_delay` s; PV_ALL stops after `tracking_stop_delay` s below its minimum;
-- 1 <-> 3 phases with their own timers, a minimum dwell time and a cap per 24 h, only while idle.
+- PV_ONLY stops after at most `tracking_max_grid_time` s of grid import below the car's minimum; a home
+  battery that is full enough may bridge a dip (up to BRIDGE_MAX_TIME), and what the car took is paid
+  back to it first; a start needs the surplus for `tracking_start_delay` s (twice that while a home
+  battery takes it); PV_ALL stops after `tracking_stop_delay` s below its minimum (on 3 phases sooner,
+  by a grid-energy budget);
+- 1 <-> 3 phases with their own timers, a minimum dwell time and a cap per 24 h, only while idle, and 3
+  only for what 1 phase at its maximum would still export.
 """
 
 from __future__ import annotations
