@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import socket
@@ -30,6 +31,7 @@ from services.relay.registry import RELAYS
 from services.wallbox.registry import WALLBOXES
 
 EXIT_BAD_CONFIG = 2
+SHUTDOWN_TIMEOUT = 4.0  # s from SIGTERM to exit, the rest of the 5 s for the interpreter
 SERVICE_COMMANDS = ("meter", "wallbox", "car", "relay", "controller", "api")
 log = logging.getLogger("pvcontrol")
 DEVICE_OPTIONS = (
@@ -158,14 +160,45 @@ async def run(services: Sequence[Service], settings: Settings, broker: BrokerAdd
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.set_exception_handler(_ignore_closed_socket_callbacks)
 
     async with contextlib.AsyncExitStack() as stack:
         if len(services) > 1 and settings.mqtt.embedded_broker:
             await ensure_broker(stack, broker)
-        async with asyncio.TaskGroup() as tasks:
-            for service in services:
-                tasks.create_task(service.run(stop))
+        running = asyncio.ensure_future(_run_all(services, stop))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        try:
+            # A stop must end the process in time (CONTRACT: within 5 s) even if a publish hangs.
+            await asyncio.wait_for(asyncio.shield(running), SHUTDOWN_TIMEOUT)
+        except TimeoutError:
+            log.warning("shutdown took longer than %.0f s; cancelled what was left", SHUTDOWN_TIMEOUT)
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
     log.info("stopped")
+
+
+def _ignore_closed_socket_callbacks(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The MQTT library registers a socket's writer through call_soon; when a failed connection has
+    closed the socket meanwhile, that callback fails with EBADF. Harmless: one debug line, not a
+    traceback per attempt. Everything else goes to asyncio's default handler."""
+    error = context.get("exception")
+    if (
+        isinstance(error, OSError)
+        and error.errno == errno.EBADF
+        and "add_writer" in str(context.get("handle"))
+    ):
+        log.debug("socket closed before its writer was registered: %s", error)
+        return
+    loop.default_exception_handler(context)
+
+
+async def _run_all(services: Sequence[Service], stop: asyncio.Event) -> None:
+    async with asyncio.TaskGroup() as tasks:
+        for service in services:
+            tasks.create_task(service.run(stop))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

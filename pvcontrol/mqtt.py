@@ -29,6 +29,7 @@ DeliveryHandler = Callable[[bytes, bool], Awaitable[None]]  # payload, retained
 
 MAX_BACKOFF = 30.0
 QOS = 1
+PUBLISH_TIMEOUT = 5.0  # s for the broker's PUBACK; a publish never hangs a service
 
 
 class MqttLink:
@@ -86,7 +87,7 @@ class MqttLink:
         if client is None:
             return False
         try:
-            await client.publish(topic, payload, qos=QOS, retain=retain)
+            await client.publish(topic, payload, qos=QOS, retain=retain, timeout=PUBLISH_TIMEOUT)
         except aiomqtt.MqttError as e:
             self.log.warning("publish to %s failed: %s", topic, e)
             return False
