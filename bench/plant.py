@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bench.day import STEP, Day
-from pvcontrol.models import CarStatus, ChargeMode, MeterData, WallboxData, WbError
+from pvcontrol.models import CarData, CarStatus, ChargeMode, MeterData, WallboxData, WbError
 from pvcontrol.settings import ControllerSettings
 from services.controller import law, tracking
+from services.controller.goal_control import GoalState, cycle_with_goals
 from services.controller.law import CycleResult, LawInputs, LawState
 
 HOURS = STEP / 3600
@@ -66,6 +67,9 @@ class Run:
     current_changes: int = 0
     violations: int = 0  # relay switched while the car drew current
     trace: Trace = field(default_factory=Trace)
+    # with the car's goals (bench/departure_plan.py): its SOC, and when the plan's target was reached
+    car_soc: float = 0.0
+    target_reached_at: float | None = None
 
 
 @dataclass
@@ -92,6 +96,8 @@ def run_day(
     mode: ChargeMode | None = None,
     strategy: str = "tracking",
     every_reading: bool = True,
+    goals: GoalState | None = None,
+    car_soc: float = 50.0,
 ) -> Run:
     """One day; `mode` None is the baseline without a car. The original runs every `cycle_time`, the
     tracking strategy (with `every_reading`) on every reading."""
@@ -103,6 +109,7 @@ def run_day(
     cycle_steps = 1 if every_reading else max(round(settings.cycle_time / STEP), 1)
     voltage = settings.line_voltage
     consumption = consumption_grid = 0.0
+    run.car_soc = car_soc
     for k, (pv, house) in enumerate(zip(day.pv, day.house, strict=True)):
         car = wallbox.car_power
         battery_power = battery.power_for(pv - house - car)
@@ -131,7 +138,12 @@ def run_day(
                 power=car,
                 charged_energy=wallbox.charged_wh,
             )
-            result = control(state, settings, LawInputs(meter, reading, True, now))
+            inputs = LawInputs(meter, reading, True, now)
+            if goals is None:
+                result = control(state, settings, inputs)
+            else:
+                soc = CarData(ts=now, soc=run.car_soc)
+                result, _, goals = cycle_with_goals(control, state, settings, inputs, goals, soc)
             state = result.state
             _apply(result, wallbox, run)
         run.trace.pv.append(pv)
@@ -143,6 +155,11 @@ def run_day(
         run.import_wh += max(grid, 0.0) * HOURS
         run.charged_wh += car * HOURS
         wallbox.charged_wh += car * HOURS
+        stored = car * HOURS * settings.charging_efficiency
+        run.car_soc = min(100.0, run.car_soc + stored / (settings.battery_capacity * 10))
+        plan = goals.goals.plan if goals is not None else None
+        if plan is not None and run.target_reached_at is None and run.car_soc >= plan.soc:
+            run.target_reached_at = now
         consumption += (house + car) * HOURS
         consumption_grid += max(grid, 0.0) * HOURS
         battery.soc_wh -= battery_power * HOURS

@@ -1,0 +1,107 @@
+"""Departure plans on simulated days: does "80 % by 17:00" finish on time, and how much grid does it buy?
+
+The car is plugged in at midnight with 30 % (58 kWh battery, 90 % charging efficiency) and a plan for
+80 % by 17:00; the chosen mode is PV_ONLY with the tracking strategy (`bench/plant.py`, the same days
+as `control_quality.py`). For each sky the table shows when the target was reached, the grid energy
+the car caused until then (import with the car minus the import of the same day without it), and the
+shortfall: what the sun could not have delivered by the deadline. The plan's promise is: on time, and
+grid caused at most the shortfall + 10 % (the shortfall: the energy the plan needs minus what PV_ONLY
+without a plan got from the sun by the deadline on the same day). `MAX at plug-in` (everything from the
+grid at night) and `PV_ONLY without a plan` (may miss the target) are shown for comparison.
+
+    .venv/bin/python bench/departure_plan.py --seeds 1 2 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import time as clock_time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.day import SKIES, STEP, build_day, clear_sky_pv
+from bench.plant import HOURS, START, run_day
+from pvcontrol.models import ChargeMode
+from pvcontrol.settings import ControllerSettings
+from services.controller.goal_control import GoalState
+from services.controller.goals import Goals, Plan
+
+SOC_AT_PLUG_IN = 30.0
+PLAN = Plan(80, clock_time(17, 0))
+DEADLINE = START + 17 * 3600  # the plan's deadline on the simulated day (local time: Europe/Vienna)
+
+
+def grid_until(trace_grid: list[float], until: float) -> float:
+    steps = int((until - START) / STEP) + 1
+    return sum(max(g, 0.0) for g in trace_grid[:steps]) * HOURS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1])
+    args = parser.parse_args()
+    os.environ["TZ"] = "Europe/Vienna"  # the days are built from local midnight in Vienna
+    time.tzset()
+    settings = ControllerSettings()
+    clear_pv = clear_sky_pv()
+    needed_wh = (
+        (PLAN.soc - SOC_AT_PLUG_IN) / 100 * settings.battery_capacity * 1000 / settings.charging_efficiency
+    )
+    print("| sky | seed | how | target at | on time | grid caused until then kWh | shortfall kWh | ok |")
+    print("|---|---|---|---|---|---:|---:|---|")
+    for sky in SKIES:
+        for seed in args.seeds:
+            day = build_day(sky, seed, clear_pv)
+            baseline = run_day(day, False, settings)
+            runs = {
+                "plan, PV_ONLY": run_day(
+                    day,
+                    False,
+                    settings,
+                    ChargeMode.PV_ONLY,
+                    "tracking",
+                    True,
+                    GoalState(Goals(plan=PLAN)),
+                    30.0,
+                ),
+                "PV_ONLY, no plan": run_day(
+                    day, False, settings, ChargeMode.PV_ONLY, "tracking", True, GoalState(), SOC_AT_PLUG_IN
+                ),
+                "MAX at plug-in": run_day(
+                    day, False, settings, ChargeMode.MAX, "original", False, GoalState(), SOC_AT_PLUG_IN
+                ),
+            }
+            # The shortfall: what this charger could not get from the sun by the deadline (PV_ONLY without
+            # a plan takes all it can: 1 A steps from 6 A, phase switching with its timers).
+            steps = int((DEADLINE - START) / STEP)
+            sun_wh = sum(runs["PV_ONLY, no plan"].trace.car[:steps]) * HOURS
+            shortfall_wh = max(0.0, needed_wh - sun_wh)
+            for how, run in runs.items():
+                reached = _reached(run.trace.car, settings, needed_wh)
+                until = reached if reached is not None else DEADLINE
+                caused = grid_until(run.trace.grid, until) - grid_until(baseline.trace.grid, until)
+                at = time.strftime("%H:%M", time.localtime(reached)) if reached is not None else "not reached"
+                on_time = "yes" if reached is not None and reached <= DEADLINE else "no"
+                bound = "yes" if on_time == "yes" and caused <= shortfall_wh * 1.1 + 1 else "no"
+                print(
+                    f"| {sky} | {seed} | {how} | {at} | {on_time} | {caused / 1000:.2f} | "
+                    f"{shortfall_wh / 1000:.2f} | {bound} |"
+                )
+
+
+def _reached(car: list[float], settings: ControllerSettings, needed_wh: float) -> float | None:
+    """When the car had taken the energy the plan needs."""
+    charged = 0.0
+    for k, power in enumerate(car):
+        charged += power * HOURS
+        if charged >= needed_wh:
+            return START + k * STEP
+    return None
+
+
+if __name__ == "__main__":
+    main()
