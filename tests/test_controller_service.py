@@ -218,3 +218,19 @@ def test_a_failing_control_law_stops_pv_charging_and_the_controller_keeps_runnin
 
     asyncio.run(scenario())
     assert {m.payload for m in probe.on(stops)} == {b"false"}
+
+
+def test_a_wallbox_that_switches_phases_itself_gets_the_phase_command(
+    probe: MqttProbe, prefix: str, controller: ServiceProcess
+) -> None:
+    """No relay, but the wallbox declares `phase_switching: native`: the controller sends its phase
+    wish to `P/wallbox/phases/set` (the wallbox pauses, switches, resumes), never to the relay."""
+    probe.publish_json(f"{prefix}/wallbox/config", {"type": "GoeWallbox", "phase_switching": "native"})
+    probe.publish_json(f"{prefix}/meter/state", meter(power_grid=-6000, power_pv=6500, power_consumption=500))
+    probe.publish_json(f"{prefix}/wallbox/state", wallbox(phases_in=1))
+    wait_online(probe, prefix)
+    probe.publish(f"{prefix}/controller/desired_mode/set", "PV_ONLY")
+    assert probe.wait_for(f"{prefix}/wallbox/phases/set").payload == b"3"
+    state = probe.wait_json(f"{prefix}/controller/state", lambda s: s["desired_mode"] == "PV_ONLY")
+    assert state["phase_mode"] == "AUTO"  # settable: the wallbox switches
+    assert probe.on(f"{prefix}/relay/phases/set") == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -60,6 +61,7 @@ class ControllerService(Service):
         self.meter: MeterData | None = None
         self.wallbox: WallboxData | None = None
         self.relay: RelayData | None = None
+        self.native_phases = False  # the wallbox switches phases itself (its config: phase_switching native)
         self._car_reading = TrustedReading(CarData, "car", self.log, config.plant_power_limit)
         self.car: CarData | None = None
         self.goal_state = GoalState()
@@ -77,6 +79,7 @@ class ControllerService(Service):
         self.link.on(topics.command("controller", "phase_mode"), self._on_phase_mode)
         self.link.on(topics.command("controller", "desired_priority"), self._on_desired_priority)
         self.link.on(topics.state("car"), self._on_car)
+        self.link.on(topics.config("wallbox"), self._on_wallbox_config)
         self.link.on(topics.command("controller", "min_soc"), self._on_min_soc)
         self.link.on(topics.command("controller", "limit_soc"), self._on_limit_soc)
         self.link.on(topics.command("controller", "plan"), self._on_plan, accepts_empty=True)
@@ -88,6 +91,11 @@ class ControllerService(Service):
     def relay_enabled(self) -> bool:
         return self.relay is not None and self.relay.enabled
 
+    @property
+    def phases_switchable(self) -> bool:
+        """By a phase relay, or by the wallbox itself: the law then decides phases."""
+        return self.relay_enabled or self.native_phases
+
     # --- readings ---------------------------------------------------------------------------------
 
     async def _on_meter(self, payload: bytes) -> None:
@@ -97,6 +105,18 @@ class ControllerService(Service):
 
     async def _on_wallbox(self, payload: bytes) -> None:
         self.wallbox = self._wallbox_reading.receive(payload)
+
+    async def _on_wallbox_config(self, payload: bytes) -> None:
+        try:
+            config = json.loads(payload)
+        except ValueError:
+            return
+        native = isinstance(config, dict) and config.get("phase_switching") == "native"
+        if native != self.native_phases:
+            self.log.info(
+                "phases are switched by %s", "the wallbox itself" if native else "a phase relay, if any"
+            )
+        self.native_phases = native
 
     async def _on_car(self, payload: bytes) -> None:
         self.car = self._car_reading.receive(payload)
@@ -151,8 +171,10 @@ class ControllerService(Service):
         phase_mode = parse_enum(payload, PhaseMode)
         if phase_mode == PhaseMode.DISABLED:
             raise CommandError("invalid value 'DISABLED', expected one of AUTO, CHARGE_1P, CHARGE_3P")
-        if not self.relay_enabled:
-            raise CommandError("phase mode cannot be changed: no phase relay is enabled")
+        if not self.phases_switchable:
+            raise CommandError(
+                "phase mode cannot be changed: no phase relay is enabled and the wallbox cannot switch"
+            )
         self.law_state = replace(self.law_state, phase_mode=phase_mode)
         self.log.info("phase_mode=%s", phase_mode.value)
         await self._publish_state()
@@ -189,7 +211,7 @@ class ControllerService(Service):
             ts=now(),
             mode=s.mode,
             desired_mode=s.desired_mode,
-            phase_mode=s.phase_mode if self.relay_enabled else PhaseMode.DISABLED,
+            phase_mode=s.phase_mode if self.phases_switchable else PhaseMode.DISABLED,
             priority=s.priority,
             desired_priority=s.desired_priority,
             allow_charging_wish=self._pending_wish,
@@ -225,7 +247,8 @@ class ControllerService(Service):
         if commands.reset_wallbox:
             await self.link.publish_command(t.command("wallbox", "reset"), "1")
         if commands.phases is not None:
-            await self.link.publish_command(t.command("relay", "phases"), str(commands.phases))
+            topic = t.command("wallbox", "phases") if self.native_phases else t.command("relay", "phases")
+            await self.link.publish_command(topic, str(commands.phases))
         if commands.max_current is not None:
             await self.link.publish_command(t.command("wallbox", "max_current"), str(commands.max_current))
         if commands.allow_charging is not None:
@@ -256,7 +279,9 @@ class ControllerService(Service):
 
     async def cycle(self) -> None:
         at = now()
-        inputs = LawInputs(meter=self.meter, wallbox=self.wallbox, relay_enabled=self.relay_enabled, now=at)
+        inputs = LawInputs(
+            meter=self.meter, wallbox=self.wallbox, relay_enabled=self.phases_switchable, now=at
+        )
         before = self.law_state
         strategy = tracking.control_cycle if self._tracking else control_cycle
         try:
