@@ -59,8 +59,14 @@ def test_state_never_received_is_defaults_with_error(api: Api) -> None:
 def test_state_follows_mqtt(api: Api, probe: MqttProbe) -> None:
     probe.publish_json(f"{api.prefix}/meter/state", {"ts": time.time(), "error": 0, "power_pv": 1234.5})
     probe.publish_json(f"{api.prefix}/meter/config", {"type": "SimulatedMeter", "poll_interval": 5})
-    wait_until(lambda: httpx.get(f"{api.url}/api/pvcontrol").json()["meter"]["power_pv"] == 1234.5)
-    one = httpx.get(f"{api.url}/api/pvcontrol/meter").json()
+    # State and config are two messages: wait until the gateway has both.
+    one = wait_until(
+        lambda: (
+            (d := httpx.get(f"{api.url}/api/pvcontrol/meter").json())["type"] == "SimulatedMeter"
+            and d["data"]["power_pv"] == 1234.5
+            and d
+        )
+    )
     assert one["type"] == "SimulatedMeter"
     assert one["config"]["poll_interval"] == 5
     assert one["data"]["power_pv"] == 1234.5
