@@ -106,8 +106,12 @@ def _encode(doc: dict[str, Any], wild: str | None, wild_value: str) -> tuple[str
         extra = f', "{wild}": {wild_value}'
     text = json.dumps(fields)[:-1] + f'{extra}, "ts": {ts!r}' + "}"
     plausible = wild is None or (wild == "charged_energy" and wild_value == "1e6")
-    fresh = doc["ts_offset"] <= 5  # at receipt; age is checked when it matters
-    return text, {**fields, "ts": ts} if plausible and fresh else None
+    return text, {**fields, "ts": ts} if plausible else None  # a ts ahead is judged at receipt
+
+
+def at_receipt(document: dict[str, Any] | None, at: float) -> dict[str, Any] | None:
+    """What the service may trust when the document arrives at `at`: not more than 5 s ahead."""
+    return document if document is not None and document["ts"] - at <= 5 else None
 
 
 def is_fresh(document: dict[str, Any] | None, at: float) -> bool:
@@ -144,7 +148,8 @@ async def _play_relay(events: list[tuple[str, Any]]) -> None:
             if kind == "wait":
                 clock.t += value
             elif kind == "wallbox":
-                payload, latest = value
+                payload, document = value
+                latest = at_receipt(document, clock.t)
                 await relay._on_wallbox_state(payload.encode())
             else:
                 before = relay.relay.phases()
@@ -197,7 +202,8 @@ async def _play_controller(events: list[tuple[str, Any]]) -> None:
                 await controller._on_desired_mode(value.encode())
                 continue
             if kind in ("meter", "wallbox"):
-                payload, latest[kind] = value
+                payload, document = value
+                latest[kind] = at_receipt(document, clock.t)
                 handler = controller._on_meter if kind == "meter" else controller._on_wallbox
                 await handler(payload.encode())
             else:
