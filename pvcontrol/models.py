@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from enum import IntEnum, StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ChargeMode(StrEnum):
@@ -91,6 +92,21 @@ class CarData(StateDocument):
     # Beyond the original: true while `soc` is estimated from the wallbox's charged energy since the
     # last real reading (the cloud is asked only when it matters).
     soc_estimated: bool = False
+    # Beyond the original: false when no one knows the SOC (NoCar, WallboxCar); `soc` is then 0 and
+    # means nothing. A document without the field (the original contract) knows its SOC when soc > 0,
+    # which is how the original's consumers read a 0.
+    soc_known: bool = True
+    # Beyond the original: Wh charged in the wallbox's current session, from a car that knows only that.
+    session_energy: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _soc_known_from_soc(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "soc_known" not in data:
+            soc = data.get("soc", 0.0)
+            unknown = isinstance(soc, int | float) and not isinstance(soc, bool) and soc <= 0
+            return {**data, "soc_known": not unknown}
+        return data
 
 
 class RelayData(StateDocument):

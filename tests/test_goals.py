@@ -117,6 +117,25 @@ def test_without_a_fresh_car_soc_the_session_energy_is_used_and_said() -> None:
     assert (fresh.soc, fresh.source) == (70, "car (estimated)")
 
 
+@pytest.mark.parametrize(
+    "car",
+    [
+        pytest.param(CarData(ts=9_000, soc_known=False, session_energy=5800), id="wallbox-car"),
+        pytest.param(CarData(ts=9_000, soc=55, soc_known=False), id="a-soc-said-unknown-is-not-used"),
+        pytest.param(CarData.model_validate_json('{"ts": 9000, "soc": 0}'), id="original-contract-0"),
+    ],
+)
+def test_a_car_without_a_known_soc_goes_by_the_session_energy(car: CarData) -> None:
+    info = current_soc(car, session_wh=5800, now=10_000, model=MODEL)
+    assert info.source == "session energy"
+    assert info.soc == pytest.approx(20 + 9)
+
+
+def test_a_known_empty_battery_is_the_car_s_soc() -> None:
+    info = current_soc(CarData(ts=9_000, soc=0, soc_known=True), session_wh=5800, now=10_000, model=MODEL)
+    assert (info.source, info.soc) == ("car", 0)
+
+
 # --- departure plans on simulated days -------------------------------------------------------------
 
 

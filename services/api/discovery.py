@@ -29,6 +29,9 @@ SENSORS: tuple[tuple[str, str, ServiceName, str, str, str | None], ...] = (
     ("wallbox_phases", "Wallbox phases", "wallbox", "phases_out", "", None),
 )
 
+# Without a car API (NoCar, WallboxCar) the SOC is unknown: Home Assistant shows that, not 0 %.
+CAR_SOC = "{{ value_json.soc if value_json.soc_known | default(true) else none }}"
+
 # Counters for Home Assistant's Energy dashboard (Wh, never decreasing but for a new cycle: the car's
 # energy by source starts again at 0 every day, which `total_increasing` reads as a new meter cycle).
 ENERGY_SENSORS: tuple[tuple[str, str, ServiceName, str], ...] = (
@@ -185,10 +188,10 @@ def _of_sessions(config: dict[str, Any], field: str) -> dict[str, Any]:
 def documents(topics: Topics, phase_select: bool) -> Iterator[tuple[str, dict[str, Any]]]:
     """(topic, config) pairs; the phase-mode select only when a relay is enabled."""
     for object_id, name, service, field, unit, device_class in SENSORS:
-        yield (
-            f"homeassistant/sensor/pvcontrol_{object_id}/config",
-            _sensor(topics, object_id, name, service, field, unit, device_class),
-        )
+        config = _sensor(topics, object_id, name, service, field, unit, device_class)
+        if object_id == "car_soc":
+            config["value_template"] = CAR_SOC
+        yield f"homeassistant/sensor/pvcontrol_{object_id}/config", config
     for object_id, name, service, field in ENERGY_SENSORS:
         yield (
             f"homeassistant/sensor/pvcontrol_{object_id}/config",

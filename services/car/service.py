@@ -48,8 +48,10 @@ class CarService(Service):
         return data
 
     async def _publish(self, data: CarData) -> None:
-        SOC.set(data.soc / 100)
-        CRUISING_RANGE.set(data.cruising_range)
+        # An unknown SOC leaves the gauges as they were: a 0 would read as an empty battery.
+        if data.soc_known:
+            SOC.set(data.soc / 100)
+            CRUISING_RANGE.set(data.cruising_range)
         await self.publish_state(data)
 
     async def _on_wallbox_state(self, payload: bytes) -> None:

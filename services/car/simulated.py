@@ -56,4 +56,4 @@ class NoCar(Car):
         self._clock = clock
 
     async def read(self) -> CarData:
-        return CarData(ts=self._clock())
+        return CarData(ts=self._clock(), soc_known=False)

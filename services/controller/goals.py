@@ -92,7 +92,7 @@ class Decision:
 
 
 def current_soc(car: CarData | None, session_wh: float, now: float, model: CarModel) -> SocInfo:
-    if car is not None and car.error == 0 and car.soc > 0 and now - car.ts <= model.soc_stale_after:
+    if car is not None and car.error == 0 and car.soc_known and now - car.ts <= model.soc_stale_after:
         return SocInfo(car.soc, "car (estimated)" if car.soc_estimated else "car")
     added = session_wh * model.efficiency / model.battery_wh * 100
     return SocInfo(min(100.0, model.assumed_soc_at_plug_in + added), "session energy")

@@ -97,7 +97,7 @@ def step(
 
 
 def _soc(car: CarData | None, default: float | None) -> float | None:
-    if car is None or car.error or car.soc <= 0:
+    if car is None or car.error or not car.soc_known:
         return default
     return car.soc
 
