@@ -91,6 +91,10 @@ describe('App', () => {
     expect(text('#card-car')).toContain('42 %');
     expect(text('#card-car')).toContain('range 180 km');
     expect(text('#card-temp')).toContain('21 °C');
+    await send(makeDoc({ car: { soc: 0, soc_known: false, session_energy: 4200 } }));
+    expect(text('#card-car')).toContain('4.2 kWh');
+    expect(text('#card-car')).toContain('SOC unknown');
+    expect(text('#card-car')).not.toContain('%');
     await send(makeDoc({ meter: { power_grid: 3000, power_battery: 250 } }));
     expect(text('#card-grid')).toContain('3.0 kW');
     expect(text('#card-grid')).toContain('importing');

@@ -47,6 +47,10 @@ export interface WallboxData extends StateDoc {
 export interface CarData extends StateDoc {
   soc: number;
   cruising_range: number;
+  /** false: no one knows the SOC (no car API: WallboxCar, NoCar); `soc` is then 0 and means nothing. */
+  soc_known?: boolean;
+  /** Wh charged in the wallbox's current session, from a car that knows only that (WallboxCar). */
+  session_energy?: number | null;
 }
 
 export interface RelayData extends StateDoc {

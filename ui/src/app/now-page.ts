@@ -13,7 +13,7 @@ import { LiveChart } from './live-chart';
 import { serviceHealth } from './models';
 import { PvControlService } from './pvcontrol.service';
 import { StatCard, Tone } from './stat-card';
-import { batteryView, energyTodayView, gridView, kw } from './view';
+import { batteryView, carView, energyTodayView, gridView, kw } from './view';
 import { WallboxCard } from './wallbox-card';
 
 /** The live page: power cards, the wallbox and its settings, today's energy, the chart. */
@@ -52,13 +52,7 @@ export class NowPage {
   protected readonly homePower = computed(() => kw(this.meter()?.power_consumption));
   protected readonly grid = computed(() => gridView(this.meter()));
   protected readonly battery = computed(() => batteryView(this.meter()));
-  protected readonly car = computed(() => {
-    const c = this.doc()?.car;
-    return {
-      soc: (c?.soc ?? 0).toFixed(0),
-      detail: `range ${(c?.cruising_range ?? 0).toFixed(0)} km`,
-    };
-  });
+  protected readonly car = computed(() => carView(this.doc()?.car));
   protected readonly temperature = computed(() =>
     (this.doc()?.wallbox?.temperature ?? 0).toFixed(0),
   );

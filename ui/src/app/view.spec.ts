@@ -3,6 +3,7 @@ import { mdiAlertCircleOutline, mdiPowerPlugOffOutline, mdiTransmissionTowerImpo
 import { makeDoc } from './testing';
 import {
   batteryView,
+  carView,
   countdownText,
   energySplit,
   gridView,
@@ -34,6 +35,24 @@ describe('view functions', () => {
     expect(batteryView(m(64, 700)).detail).toBe('discharging 0.7 kW');
     expect(batteryView(m(64, -600))).toMatchObject({ detail: 'charging 0.6 kW', tone: 'good' });
     expect(batteryView(m(10, 0))).toMatchObject({ detail: 'idle', tone: 'warn', soc: '10' });
+  });
+
+  it("shows the car's SOC, or without one the session's energy instead of 0 %", () => {
+    const car = (patch: object) => carView({ ...makeDoc().car, ...patch });
+    expect(car({})).toEqual({ value: '42', unit: '%', detail: 'range 180 km' });
+    expect(car({ soc: 0, soc_known: true })).toMatchObject({ value: '0', unit: '%' });
+    expect(car({ soc: 0, soc_known: false, session_energy: 1250 })).toEqual({
+      value: '1.3',
+      unit: 'kWh',
+      detail: 'SOC unknown, charged this session',
+    });
+    expect(car({ soc: 0, soc_known: false, session_energy: null })).toEqual({
+      value: '—',
+      unit: '',
+      detail: 'SOC unknown',
+    });
+    expect(car({ soc: 0, soc_known: false })).toMatchObject({ value: '—', detail: 'SOC unknown' });
+    expect(carView(undefined)).toMatchObject({ value: '0', unit: '%' });
   });
 
   it('names the wallbox state, or phases × current while charging', () => {

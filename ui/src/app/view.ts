@@ -22,6 +22,7 @@ import {
 } from '@mdi/js';
 
 import {
+  CarData,
   CarStatus,
   ControllerData,
   MeterData,
@@ -97,6 +98,30 @@ export function batteryView(meter: MeterData | undefined) {
         : 'idle';
   const tone: Tone = soc < 20 ? 'warn' : p < -BATTERY_IDLE_W ? 'good' : 'neutral';
   return { soc: soc.toFixed(0), detail, icon: batteryIcon(soc), tone };
+}
+
+export interface CarView {
+  value: string;
+  unit: string;
+  detail: string;
+}
+
+/** The car's SOC and range; without a car API the SOC is unknown: the session's energy instead of 0 %. */
+export function carView(car: CarData | undefined): CarView {
+  if (car?.soc_known === false) {
+    return car.session_energy === null || car.session_energy === undefined
+      ? { value: '—', unit: '', detail: 'SOC unknown' }
+      : {
+          value: kwh(car.session_energy),
+          unit: 'kWh',
+          detail: 'SOC unknown, charged this session',
+        };
+  }
+  return {
+    value: (car?.soc ?? 0).toFixed(0),
+    unit: '%',
+    detail: `range ${(car?.cruising_range ?? 0).toFixed(0)} km`,
+  };
 }
 
 export interface WallboxView {
