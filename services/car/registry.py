@@ -20,6 +20,13 @@ CARS = Registry(
         ),
         DeviceType("NoCar", "services.car.simulated", "NoCarConfig", "NoCar", "no car data at all"),
         DeviceType(
+            "WallboxCar",
+            "services.car.wallbox_car",
+            "WallboxCarConfig",
+            "WallboxCar",
+            "no car API: SOC unknown, the session's energy from the wallbox (for unsupported brands)",
+        ),
+        DeviceType(
             "VolkswagenIDCar",
             "services.car.carconnectivity",
             "VolkswagenIDCarConfig",
