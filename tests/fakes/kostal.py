@@ -9,17 +9,12 @@ ILLEGAL ADDRESS like the inverter. Test hooks: `set_powers`, `fail` (an exceptio
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
-import threading
-from concurrent.futures import Future
-from typing import Any, Literal, Self
+from typing import Literal
 
 from pymodbus.client import ModbusTcpClient
-from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
+
+from tests.fakes.modbus_server import FakeModbusServer, serve_until_stopped
 
 UNIT_ID = 71
 FLOAT32 = ModbusTcpClient.DATATYPE.FLOAT32
@@ -27,26 +22,17 @@ FLOAT32 = ModbusTcpClient.DATATYPE.FLOAT32
 BLOCKS = ((100, 26), (144, 36), (190, 30), (252, 10), (514, 1), (575, 8))
 
 
-class FakeKostal:
+class FakeKostal(FakeModbusServer):
     def __init__(
         self, port: int = 0, host: str = "127.0.0.1", word_order: Literal["big", "little"] = "big"
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port, thread_name="fake-kostal")
         self.word_order = word_order
-        self.lock = threading.Lock()
         self.pv = 5230.0  # DC power of the strings
         self.home = 940.0
         self.battery = -1200.0  # + discharge, - charge
         self.soc = 71
         self.energy = {112: 3_150_000.0, 114: 7_420_000.0, 110: 1_980_000.0}  # Wh from grid, PV, battery
-        self.fault: ExcCodes | None = None
-        self.slow = False
-        self.requests = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._server: ModbusTcpServer | None = None
-        self._release = asyncio.Event()
 
     def set_powers(self, pv: float, home: float, battery: float, soc: int) -> None:
         with self.lock:
@@ -122,80 +108,9 @@ class FakeKostal:
         registers[514 - start] = soc
         registers[582 - start] = battery & 0xFFFF
 
-    async def _action(
-        self,
-        function_code: int,
-        start_address: int,
-        address: int,
-        count: int,
-        registers: list[int],
-        set_values: list[int] | list[bool] | None,
-    ) -> ExcCodes | None:
-        self.requests += 1
-        if self.slow:
-            await self._release.wait()
-        if self.fault is not None:
-            return self.fault
-        if set_values is not None:
-            return ExcCodes.ILLEGAL_FUNCTION  # the map is read-only here
-        self._fill(start_address, registers)
-        return None
-
     def _device(self) -> SimDevice:
         blocks = [SimData(a, count=n, values=0, datatype=DataType.REGISTERS) for a, n in BLOCKS]
         return SimDevice(id=UNIT_ID, simdata=blocks, action=self._action)
-
-    async def _start(self) -> None:
-        self._release = asyncio.Event()
-        self._server = ModbusTcpServer(self._device(), address=(self.host, self.port))
-        await self._server.serve_forever(background=True)
-        transport: Any = self._server.transport
-        self.port = transport.sockets[0].getsockname()[1]
-
-    async def _stop(self) -> None:
-        self._release.set()
-        if self._server is not None:
-            await self._server.shutdown()  # type: ignore[no-untyped-call]
-            self._server = None
-
-    def _call(self, coroutine: Any) -> None:
-        assert self._loop is not None
-        future: Future[None] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        future.result(timeout=10)
-
-    def start(self) -> Self:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name="fake-kostal", daemon=True)
-            self._thread.start()
-        self._call(self._start())
-        return self
-
-    def stop(self) -> None:
-        """Close the server and its connections: clients see a dropped connection until `start()`."""
-        if self._loop is not None:
-            self._call(self._stop())
-
-    def heal(self) -> None:
-        self.fault = None
-        self.slow = False
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._release.set)
-
-    def close(self) -> None:
-        self.stop()
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            if self._thread:
-                self._thread.join(timeout=5)
-            self._loop.close()
-            self._loop = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
 
 def main() -> None:
@@ -204,12 +119,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=1502)
     parser.add_argument("--word-order", choices=["big", "little"], default="big")
     args = parser.parse_args()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with FakeKostal(port=args.port, host=args.host, word_order=args.word_order) as fake:
-        print(f"fake Kostal Plenticore at {fake.host}:{fake.port}, unit {UNIT_ID} (Ctrl-C: stop)", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+    fake = FakeKostal(port=args.port, host=args.host, word_order=args.word_order)
+    serve_until_stopped(fake, "fake Kostal Plenticore", UNIT_ID)
 
 
 if __name__ == "__main__":

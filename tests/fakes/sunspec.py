@@ -9,20 +9,15 @@ Test hooks: `set_powers`, `fault` (a Modbus exception answer), `hang` (no answer
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
-import signal
-import threading
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import sunspec2
-from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 from sunspec2 import mb
+
+from tests.fakes.modbus_server import FakeModbusServer, serve_until_stopped
 
 BASE = 40000
 MODELS_DIR = Path(sunspec2.__file__).parent / "models" / "json"
@@ -51,12 +46,10 @@ def model_registers(model_id: int, values: dict[str, Any]) -> list[int]:
     return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
 
-class FakeSunSpec:
+class FakeSunSpec(FakeModbusServer):
     def __init__(self, port: int = 0, host: str = "127.0.0.1", unit_id: int = 1) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port, thread_name="fake-sunspec")
         self.unit_id = unit_id
-        self.lock = threading.Lock()
         self.pv = 4800.0  # W from the strings
         self.battery = -1500.0  # W, + discharge
         self.home = 1100.0
@@ -64,13 +57,6 @@ class FakeSunSpec:
         self.produced = 7_654_300.0  # Wh, the inverter's lifetime AC energy
         self.imported = 2_345_600.0
         self.exported = 3_210_000.0
-        self.fault: ExcCodes | None = None
-        self.slow = False
-        self.requests = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._server: ModbusTcpServer | None = None
-        self._release = asyncio.Event()
 
     def set_powers(self, pv: float, home: float, battery: float, soc: float) -> None:
         with self.lock:
@@ -115,88 +101,15 @@ class FakeSunSpec:
         words += model_registers(802, battery)
         return [*words, 0xFFFF, 0]
 
-    async def _action(
-        self,
-        function_code: int,
-        start_address: int,
-        address: int,
-        count: int,
-        registers: list[int],
-        set_values: list[int] | list[bool] | None,
-    ) -> ExcCodes | None:
-        self.requests += 1
-        if self.slow:
-            await self._release.wait()
-        if self.fault is not None:
-            return self.fault
-        if set_values is not None:
-            return ExcCodes.ILLEGAL_FUNCTION
+    def _fill(self, start: int, registers: list[int]) -> None:
         words = self.registers()
         registers[: len(words)] = words
-        return None
 
     def _device(self) -> SimDevice:
         length = len(self.registers()) + 20
         # only 40000 onwards exists: the scan tries 40000 first, as most devices use it
         block = SimData(BASE, count=length, values=0, datatype=DataType.REGISTERS)
         return SimDevice(id=self.unit_id, simdata=[block], action=self._action)
-
-    async def _start(self) -> None:
-        self._release = asyncio.Event()
-        self._server = ModbusTcpServer(self._device(), address=(self.host, self.port))
-        await self._server.serve_forever(background=True)
-        transport: Any = self._server.transport
-        self.port = transport.sockets[0].getsockname()[1]
-
-    async def _stop(self) -> None:
-        self._release.set()
-        if self._server is not None:
-            await self._server.shutdown()  # type: ignore[no-untyped-call]
-            self._server = None
-
-    def _call(self, coroutine: Any) -> None:
-        assert self._loop is not None
-        future: Future[None] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        future.result(timeout=10)
-
-    def start(self) -> Self:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name="fake-sunspec", daemon=True)
-            self._thread.start()
-        self._call(self._start())
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._call(self._stop())
-
-    def hang(self) -> None:
-        """Answer nothing until `heal`."""
-        self.slow = True
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._release.clear)
-
-    def heal(self) -> None:
-        self.fault = None
-        self.slow = False
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._release.set)
-
-    def close(self) -> None:
-        self.stop()
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            if self._thread:
-                self._thread.join(timeout=5)
-            self._loop.close()
-            self._loop = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
 
 def main() -> None:
@@ -205,14 +118,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=1503)
     parser.add_argument("--unit-id", type=int, default=1)
     args = parser.parse_args()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with FakeSunSpec(port=args.port, host=args.host, unit_id=args.unit_id) as fake:
-        print(
-            f"fake SunSpec device at {fake.host}:{fake.port}, unit {fake.unit_id} (Ctrl-C: stop)", flush=True
-        )
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+    fake = FakeSunSpec(port=args.port, host=args.host, unit_id=args.unit_id)
+    serve_until_stopped(fake, "fake SunSpec device", fake.unit_id)
 
 
 if __name__ == "__main__":
