@@ -19,6 +19,7 @@ from pvcontrol.models import (
     WallboxData,
     WbError,
 )
+from pvcontrol.plausibility import MAX_FUTURE_SKEW
 from pvcontrol.settings import ControllerSettings
 
 
@@ -71,7 +72,6 @@ class CycleResult:
 
 PV_MODES = frozenset({ChargeMode.PV_ONLY, ChargeMode.PV_ALL})
 PHASE_ERRORS = frozenset({WbError.PHASE, WbError.PHASE_RELAY_ERR})
-MAX_FUTURE_SKEW = 5.0  # s a reading's ts may be ahead of `now` (clock differences between hosts)
 COUNTER_RESET_DROP = 1.0  # Wh; a larger drop of charged_energy means the wallbox started a new session
 METER_UPDATE_RISE = 1.0  # Wh; energy_consumption rising more than this means the meter counters updated
 
