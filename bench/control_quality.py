@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.day import SKIES, build_day, clear_sky_pv
-from bench.plant import STRATEGIES, Run, ceiling_wh, run_day
+from bench.plant import STRATEGIES, Run, RunOptions, ceiling_wh, run_day
 from pvcontrol.models import ChargeMode
 from pvcontrol.settings import ControllerSettings
 
@@ -65,7 +65,7 @@ def measure(
     rows, runs = [], {}
     for mode in MODES:
         for strategy in strategies:
-            run = run_day(day, battery, settings, mode, strategy, every_reading=strategy == "tracking")
+            run = run_day(day, battery, settings, RunOptions(mode, strategy, strategy == "tracking"))
             runs[f"{strategy} {mode.value}"] = run
             captured = (base.export_wh - run.export_wh) / base.export_wh if base.export_wh else 0.0
             caused = (run.import_wh - base.import_wh) + max(0.0, base.battery_end_wh - run.battery_end_wh)

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.day import SKIES, STEP, build_day, clear_sky_pv
-from bench.plant import HOURS, START, run_day
+from bench.plant import HOURS, START, RunOptions, run_day
 from pvcontrol.models import ChargeMode
 from pvcontrol.settings import ControllerSettings
 from services.controller.goal_control import GoalState
@@ -62,17 +62,19 @@ def main() -> None:
                     day,
                     False,
                     settings,
-                    ChargeMode.PV_ONLY,
-                    "tracking",
-                    True,
-                    GoalState(Goals(plan=PLAN)),
-                    30.0,
+                    RunOptions(ChargeMode.PV_ONLY, "tracking", True, GoalState(Goals(plan=PLAN)), 30.0),
                 ),
                 "PV_ONLY, no plan": run_day(
-                    day, False, settings, ChargeMode.PV_ONLY, "tracking", True, GoalState(), SOC_AT_PLUG_IN
+                    day,
+                    False,
+                    settings,
+                    RunOptions(ChargeMode.PV_ONLY, "tracking", True, GoalState(), SOC_AT_PLUG_IN),
                 ),
                 "MAX at plug-in": run_day(
-                    day, False, settings, ChargeMode.MAX, "original", False, GoalState(), SOC_AT_PLUG_IN
+                    day,
+                    False,
+                    settings,
+                    RunOptions(ChargeMode.MAX, "original", False, GoalState(), SOC_AT_PLUG_IN),
                 ),
             }
             # The shortfall: what this charger could not get from the sun by the deadline (PV_ONLY without

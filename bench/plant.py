@@ -89,27 +89,36 @@ def battery_for(with_battery: bool) -> Battery:
     return Battery(10_000.0, soc_wh=3000.0) if with_battery else Battery(0.0)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How the controller runs the day: `mode` None is the baseline without a car. The original runs
+    every `cycle_time`, the tracking strategy (with `every_reading`) on every reading; `goals` with the
+    car's SOC at plug-in (`car_soc`) for the departure plans."""
+
+    mode: ChargeMode | None = None
+    strategy: str = "tracking"
+    every_reading: bool = True
+    goals: GoalState | None = None
+    car_soc: float = 50.0
+
+
+BASELINE = RunOptions()
+
+
 def run_day(
-    day: Day,
-    with_battery: bool,
-    settings: ControllerSettings,
-    mode: ChargeMode | None = None,
-    strategy: str = "tracking",
-    every_reading: bool = True,
-    goals: GoalState | None = None,
-    car_soc: float = 50.0,
+    day: Day, with_battery: bool, settings: ControllerSettings, options: RunOptions = BASELINE
 ) -> Run:
-    """One day; `mode` None is the baseline without a car. The original runs every `cycle_time`, the
-    tracking strategy (with `every_reading`) on every reading."""
+    """One day, run as `options` say (the default: the baseline without a car)."""
     battery = battery_for(with_battery)
     wallbox = Wallbox()
     run = Run()
-    control, initial = STRATEGIES[strategy]
-    state = replace(initial(settings), desired_mode=mode) if mode is not None else None
-    cycle_steps = 1 if every_reading else max(round(settings.cycle_time / STEP), 1)
+    control, initial = STRATEGIES[options.strategy]
+    state = replace(initial(settings), desired_mode=options.mode) if options.mode is not None else None
+    cycle_steps = 1 if options.every_reading else max(round(settings.cycle_time / STEP), 1)
+    goals = options.goals
     voltage = settings.line_voltage
     consumption = consumption_grid = 0.0
-    run.car_soc = car_soc
+    run.car_soc = options.car_soc
     for k, (pv, house) in enumerate(zip(day.pv, day.house, strict=True)):
         car = wallbox.car_power
         battery_power = battery.power_for(pv - house - car)
