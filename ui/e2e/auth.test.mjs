@@ -9,7 +9,7 @@ import {
   checkPrerequisites,
   launchBrowser,
   mqttWatcher,
-  openUi,
+  openControls,
   startBroker,
   waitFor,
 } from './stack.mjs';
@@ -30,12 +30,7 @@ describe('pv-control UI against a gateway with a token', { timeout: 120_000 }, (
     stack = await new Stack(broker.url, { env: { PVC_API__AUTH_TOKEN: TOKEN } }).start();
     watcher = await mqttWatcher(broker.url, [CONTROLLER_STATE]);
     browser = await launchBrowser();
-    page = await openUi(browser, stack.base, { viewport: PHONE });
-    await page.waitForFunction(
-      () => document.querySelector('#chargeModePV_ONLY button')?.disabled === false,
-      null,
-      { timeout: 30_000 },
-    );
+    page = await openControls(browser, stack.base, { viewport: PHONE });
   });
 
   after(async () => {

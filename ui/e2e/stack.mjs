@@ -250,3 +250,14 @@ export async function openUi(browser, base, { viewport = PHONE, colorScheme = 'l
   );
   return page;
 }
+
+/** A page of the UI once every service is online: the mode controls are enabled. */
+export async function openControls(browser, base, options = {}) {
+  const page = await openUi(browser, base, options);
+  await page.waitForFunction(
+    () => document.querySelector('#chargeModePV_ONLY button')?.disabled === false,
+    null,
+    { timeout: 30_000 },
+  );
+  return page;
+}

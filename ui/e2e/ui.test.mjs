@@ -13,6 +13,7 @@ import {
   checkPrerequisites,
   launchBrowser,
   mqttWatcher,
+  openControls,
   openUi,
   startBroker,
   waitFor,
@@ -67,15 +68,7 @@ describe('pv-control UI against `pvcontrol all`', { timeout: 180_000 }, () => {
     stack = await new Stack(broker.url).start();
     watcher = await mqttWatcher(broker.url, [CONTROLLER_STATE, 'pvcontrol/+/status']);
     browser = await launchBrowser();
-    page = await openUi(browser, stack.base, { viewport: PHONE });
-    // every service online: the controls are enabled
-    await page.waitForFunction(
-      () => document.querySelector('#chargeModePV_ONLY button')?.disabled === false,
-      null,
-      {
-        timeout: 30_000,
-      },
-    );
+    page = await openControls(browser, stack.base, { viewport: PHONE });
   });
 
   after(async () => {
