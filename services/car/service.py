@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 from prometheus_client import Counter, Gauge
@@ -48,10 +49,12 @@ class CarService(Service):
         return data
 
     async def _publish(self, data: CarData) -> None:
-        # An unknown SOC leaves the gauges as they were: a 0 would read as an empty battery.
+        # An unknown SOC is no value (NaN; Grafana shows none): a 0 would read as an empty battery.
         if data.soc_known:
             SOC.set(data.soc / 100)
             CRUISING_RANGE.set(data.cruising_range)
+        else:
+            SOC.set(math.nan)
         await self.publish_state(data)
 
     async def _on_wallbox_state(self, payload: bytes) -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, generate_latest
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
@@ -157,7 +158,8 @@ def test_a_charging_session_records_no_soc_the_car_does_not_know() -> None:
     assert (session.soc_start, session.soc_end) == (55, 55)
 
 
-def test_the_soc_gauge_is_not_set_to_zero_when_the_soc_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_soc_gauge_is_nan_when_the_soc_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not 0 (an empty battery) nor the last known SOC: no value (NaN, which Grafana shows as none)."""
     config = WallboxCarConfig()
     service = CarService(config, WallboxCar(config), BrokerAddress("127.0.0.1", 1), Topics("test-gauge"))
     published: list[CarData] = []
@@ -173,8 +175,13 @@ def test_the_soc_gauge_is_not_set_to_zero_when_the_soc_is_unknown(monkeypatch: p
     asyncio.run(service._publish(CarData(ts=NOW, soc=64.0)))
     assert gauge() == pytest.approx(0.64)
     asyncio.run(service._publish(CarData(ts=NOW, soc_known=False, session_energy=800.0)))
-    assert gauge() == pytest.approx(0.64)
-    assert len(published) == 2
+    value = gauge()
+    assert value is not None
+    assert math.isnan(value)
+    assert "\npvcontrol_car_soc_ratio NaN\n" in generate_latest(REGISTRY).decode()
+    asyncio.run(service._publish(CarData(ts=NOW, soc=65.0)))
+    assert gauge() == pytest.approx(0.65)
+    assert len(published) == 3
 
 
 def test_home_assistant_shows_an_unknown_soc_as_unknown() -> None:
