@@ -131,6 +131,12 @@ class ControllerSettings(Section):
     tracking_max_grid_time: float = Field(
         default=10.0, ge=0, description="s PV_ONLY may draw from the grid before it stops"
     )
+    tracking_min_solar_share: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="PV_ONLY: share of the minimum from the sun",
+    )
     tracking_tolerance: float = Field(default=100.0, ge=0, description="W of surplus a step up needs")
     tracking_phase_up_delay: float = Field(default=120.0, ge=0, description="s before 1 -> 3 phases")
     tracking_phase_down_delay: float = Field(default=60.0, ge=0, description="s before 3 -> 1 phases")

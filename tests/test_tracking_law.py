@@ -569,3 +569,53 @@ def test_after_a_bridged_dip_the_battery_is_paid_back_before_the_car_steps_up() 
 def test_a_nearly_full_battery_lends_the_remainder_of_a_step(soc: float, expected: Commands) -> None:
     (result,) = run(pv(), [Reading(0, charging(6), meter(grid=-200, soc=soc))], relay=False)
     assert result.commands == expected
+
+
+# --- PV_ONLY: a minimum solar share (tracking_min_solar_share) lets the grid give the rest ----------
+
+SHARE_80 = DEFAULTS.model_copy(update={"tracking_min_solar_share": 0.8})
+
+
+@pytest.mark.parametrize(
+    ("settings", "grid", "battery", "seconds", "last"),
+    [
+        # 6 A on 1 phase draw 1380 W; the grid gives `grid` W of it, the sun the rest.
+        pytest.param(SHARE_80, 180.0, 0.0, 600, NONE, id="share_80-sun_1200_of_1380_87pct-holds_600s"),
+        pytest.param(
+            SHARE_80,
+            380.0,
+            0.0,
+            10,
+            Commands(allow_charging=False),
+            id="share_80-sun_1000_72pct-stops_at_10s",
+        ),
+        pytest.param(
+            SHARE_80,
+            0.0,
+            180.0,
+            10,
+            Commands(allow_charging=False),
+            id="share_80-battery_gives_180-never_the_battery-stops_at_10s",
+        ),
+        pytest.param(
+            DEFAULTS,
+            180.0,
+            0.0,
+            10,
+            Commands(allow_charging=False),
+            id="share_100_default-grid_180-stops_at_10s",
+        ),
+    ],
+)
+def test_pv_only_minimum_solar_share_lets_the_grid_give_the_rest_never_the_battery(
+    settings: ControllerSettings, grid: float, battery: float, seconds: float, last: Commands
+) -> None:
+    readings = steady(charging(6), meter(grid=grid, battery=battery, soc=40), seconds)
+    results = run(pv(), readings, settings, relay=False)
+    assert [r.commands for r in results[:-1]] == [NONE] * (len(results) - 1)
+    assert results[-1].commands == last
+
+
+def test_the_reason_says_the_solar_share_while_the_grid_gives_the_rest() -> None:
+    results = run(pv(), steady(charging(6), meter(grid=180.0), 5), SHARE_80, relay=False)
+    assert results[-1].reason == "charging 6 A on 1 phase, surplus 1.2 kW (87% solar, at least 80% set)"

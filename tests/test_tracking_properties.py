@@ -142,3 +142,58 @@ def test_pv_only_never_charges_from_a_deficit_longer_than_the_limit(
         if grid_first is not None and now - grid_first >= limit:
             assert result.commands.allow_charging is False, f"{now - grid_first:.1f} s from the grid"
         state = result.state
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    phases=st.sampled_from([1, 3]),
+    limit=st.sampled_from([0.0, 5.0, 10.0]),
+    solar_share=st.sampled_from([0.5, 0.8, 0.95]),
+    steps=st.lists(
+        st.tuples(
+            st.floats(min_value=0.5, max_value=12),  # s since the previous reading
+            st.floats(min_value=-1.0, max_value=0.999),  # the sun's part of the solar share asked for
+            st.integers(min_value=6, max_value=16),  # current the wallbox reports
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_pv_only_with_a_solar_share_never_charges_below_it_longer_than_the_limit(
+    phases: int, limit: float, solar_share: float, steps: list[tuple[float, float, int]]
+) -> None:
+    """With `tracking_min_solar_share`, the grid may give the rest of the car's minimum; a sun below
+    that share of it stops the car within `tracking_max_grid_time`, as without the share."""
+    settings_ = SETTINGS.model_copy(
+        update={"tracking_max_grid_time": limit, "tracking_min_solar_share": solar_share}
+    )
+    minimum = settings_.min_supported_current * settings_.line_voltage * phases
+    state: LawState = replace(
+        initial_state(settings_), desired_mode=ChargeMode.PV_ONLY, mode=ChargeMode.PV_ONLY
+    )
+    now = first = NOW
+    for index, (dt, part, amps) in enumerate(steps):
+        if index:
+            now += dt
+        power = amps * settings_.line_voltage * phases
+        surplus = part * solar_share * minimum  # always below the share the sun must give
+        inputs = LawInputs(
+            meter=MeterData(ts=now, power_grid=power - surplus, power_battery=0.0, soc_battery=0.0),
+            wallbox=WallboxData(
+                ts=now,
+                car_status=CarStatus.Charging,
+                allow_charging=True,
+                max_current=amps,
+                phases_in=phases,
+                phases_out=phases,
+                power=power,
+            ),
+            relay_enabled=False,
+            now=now,
+        )
+        result = control_cycle(state, settings_, inputs)
+        if now - first >= limit:
+            assert result.commands.allow_charging is False, (
+                f"still charging {now - first:.1f} s below the share"
+            )
+        state = result.state

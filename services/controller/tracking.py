@@ -416,6 +416,9 @@ def _while_charging(
     phases = wallbox.phases_out or wallbox.phases_in or 1
     pv_only = state.desired_mode == ChargeMode.PV_ONLY
     minimum = _min_power(phases, settings) if pv_only else _pv_all_minimum(phases, settings)
+    grid_share_allowed = pv_only and meter.power_battery <= 0 and settings.tracking_min_solar_share < 1
+    if grid_share_allowed:
+        minimum *= settings.tracking_min_solar_share  # the grid may give the rest, never the home battery
     if plan.surplus < minimum:
         since = state.deficit_since if state.deficit_since is not None else now
         state = replace(state, deficit_since=since)
@@ -475,6 +478,9 @@ def _while_charging(
             reason = f"the home battery bridges the dip; {reason}"
         return _Step(state, commands, reason, allow_charging_wish=False)
     reason = f"charging {current} A on {_ph(phases)}, surplus {_kw(plan.surplus)}"
+    if grid_share_allowed and plan.surplus < _min_power(phases, settings):
+        share = max(plan.surplus, 0.0) / (current * settings.line_voltage * phases)
+        reason += f" ({share:.0%} solar, at least {settings.tracking_min_solar_share:.0%} set)"
     if plan.target_phases != phases:
         reason += f"; {_ph(plan.target_phases)} in {max(plan.switch_in, 1):.0f} s"
     if state.lent_wh > 0:
