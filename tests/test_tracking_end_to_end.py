@@ -73,10 +73,10 @@ def test_tracking_follows_the_sun_on_1_and_3_phases_and_never_switches_under_loa
         # Three bumps of the sun a try; a loaded machine may need more than one.
         wait_until(currents_on_both_phase_counts, 240, "charging on 1 and on 3 phases at several currents")
     except AssertionError as timed_out:
-        reasons = [m.json()["reason"] for m in probe.on(f"{prefix}/controller/state")][-12:]
+        last_reasons = [m.json()["reason"] for m in probe.on(f"{prefix}/controller/state")][-12:]
         relay_states = [m.json() for m in probe.on(relay)][-4:]
         raise AssertionError(
-            f"{timed_out}; seen {sorted(seen)}; reasons {reasons}; relay {relay_states}"
+            f"{timed_out}; seen {sorted(seen)}; reasons {last_reasons}; relay {relay_states}"
         ) from None
     # The sun goes down between two bumps: charging stops, never from the grid for long.
     probe.wait_json(wallbox, lambda w: not w["allow_charging"], after=probe.mark(), timeout=60)
