@@ -23,7 +23,9 @@ from tests.helpers import (
     wait_until,
 )
 
-CONTROLLER_TIMEOUT = 2.0
+# Above the controller's RESTORE_TIMEOUT (2 s): a controller just started is silent that long while it
+# waits for its retained state, and the wallbox refuses starts from a controller silent for the timeout.
+CONTROLLER_TIMEOUT = 4.0
 WALLBOX_ENV = {
     "PVC_WALLBOX__POLL_INTERVAL": "0.2",
     "PVC_WALLBOX__CONTROLLER_TIMEOUT": str(CONTROLLER_TIMEOUT),
@@ -111,17 +113,26 @@ def test_retained_controller_state_is_no_sign_of_life(
     probe: MqttProbe, prefix: str, mqtt_broker: Broker, tmp_path: Path
 ) -> None:
     """A controller that died leaves its retained PV_ONLY state behind: the wallbox must not take that
-    copy (delivered again at every reconnect) for a live controller."""
+    copy (delivered again at every reconnect) for a live controller. Once stopped, a start sent while
+    the controller stays silent is refused; a live controller state lifts the stop."""
     probe.publish_json(f"{prefix}/controller/state", controller_state("PV_ONLY"), retain=True)
     with running(
         ["wallbox", "--wallbox", "SimulatedWallbox"], mqtt_broker, prefix, tmp_path, WALLBOX_ENV
     ) as wb:
         wait_online(probe, prefix, "wallbox")
+        wait_until(lambda: "failsafe: no controller state" in wb.log(), 20, "the failsafe stop")
+        mark = probe.mark()
+        probe.publish(f"{prefix}/wallbox/allow_charging/set", "true")
+        error = probe.wait_json(f"{prefix}/wallbox/error", lambda e: "failsafe" in e["error"], after=mark)
+        assert "refused" in error["error"]
+        after_refusal = probe.mark()
+        assert wallbox_state(probe, prefix, after=after_refusal)["allow_charging"] is False
+
+        probe.publish_json(f"{prefix}/controller/state", controller_state("PV_ONLY"), retain=False)
+        wait_until(lambda: "controller heard again" in wb.log(), 20, "the controller heard live")
         mark = probe.mark()
         probe.publish(f"{prefix}/wallbox/allow_charging/set", "true")
         wallbox_state(probe, prefix, after=mark, allow_charging=True)
-        wallbox_state(probe, prefix, after=mark, allow_charging=False)
-        assert "failsafe" in wb.log()
 
 
 def test_lost_broker_in_pv_only_stops_charging(prefix: str, tmp_path: Path) -> None:

@@ -43,10 +43,20 @@ class ControllerWatchdog:
                 self.log.info("controller heard again; it is in charge again")
                 self.tripped = False
 
+    def silent(self) -> float:
+        """Seconds since the controller was last heard live."""
+        return self.clock() - self.last_heard
+
+    def holds_stop(self) -> bool:
+        """In a PV mode with the controller silent for the timeout, nothing may start charging: a start
+        sent meanwhile (a stale command, a flow in Node-RED) would charge from the grid unwatched."""
+        return self.pv_mode and self.silent() >= self.timeout
+
     def should_stop(self) -> bool:
-        return self.pv_mode and not self.tripped and self.clock() - self.last_heard >= self.timeout
+        return not self.tripped and self.holds_stop()
 
     def stopped(self) -> None:
         self.tripped = True
-        silent = self.clock() - self.last_heard
-        self.log.warning("failsafe: no controller state for %.0f s in a PV mode; charging stopped", silent)
+        self.log.warning(
+            "failsafe: no controller state for %.0f s in a PV mode; charging stopped", self.silent()
+        )

@@ -90,6 +90,11 @@ class WallboxService(Service):
 
     async def _on_allow_charging(self, payload: bytes) -> None:
         allowed = parse_bool(payload)
+        if allowed and self.failsafe.holds_stop():
+            raise CommandError(
+                f"allow_charging=true refused: no controller state for {self.failsafe.silent():.0f} s in a PV"
+                " mode (failsafe); charging may start again once the controller is heard"
+            )
         if self.native_phases.busy:
             self.native_phases.allow_wanted = allowed  # charging resumes (or not) once the switch is done
             if allowed:
