@@ -49,12 +49,14 @@ class CarService(Service):
         return data
 
     async def _publish(self, data: CarData) -> None:
-        # An unknown SOC is no value (NaN; Grafana shows none): a 0 would read as an empty battery.
+        # An unknown SOC is no value (NaN; Grafana shows none): a 0 would read as an empty battery,
+        # and a 0 km range as a car that cannot move.
         if data.soc_known:
             SOC.set(data.soc / 100)
             CRUISING_RANGE.set(data.cruising_range)
         else:
             SOC.set(math.nan)
+            CRUISING_RANGE.set(math.nan)
         await self.publish_state(data)
 
     async def _on_wallbox_state(self, payload: bytes) -> None:

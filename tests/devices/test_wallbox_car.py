@@ -158,7 +158,7 @@ def test_a_charging_session_records_no_soc_the_car_does_not_know() -> None:
     assert (session.soc_start, session.soc_end) == (55, 55)
 
 
-def test_the_soc_gauge_is_nan_when_the_soc_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_soc_and_range_gauges_are_nan_when_the_soc_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     """Not 0 (an empty battery) nor the last known SOC: no value (NaN, which Grafana shows as none)."""
     config = WallboxCarConfig()
     service = CarService(config, WallboxCar(config), BrokerAddress("127.0.0.1", 1), Topics("test-gauge"))
@@ -179,6 +179,7 @@ def test_the_soc_gauge_is_nan_when_the_soc_is_unknown(monkeypatch: pytest.Monkey
     assert value is not None
     assert math.isnan(value)
     assert "\npvcontrol_car_soc_ratio NaN\n" in generate_latest(REGISTRY).decode()
+    assert "\npvcontrol_car_cruising_range_km NaN\n" in generate_latest(REGISTRY).decode()
     asyncio.run(service._publish(CarData(ts=NOW, soc=65.0)))
     assert gauge() == pytest.approx(0.65)
     assert len(published) == 3
