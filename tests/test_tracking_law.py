@@ -325,6 +325,36 @@ def test_pv_only_goes_to_3_phases_after_120s_stopping_first_then_switching_idle(
     assert start.commands == Commands(max_current=6, allow_charging=True)  # floor(4380 / 690) = 6
 
 
+@pytest.mark.parametrize(
+    ("relay_after", "expected_start"),
+    [
+        pytest.param(
+            15.0, Commands(max_current=6, allow_charging=True), id="relay_switched_after_15s-starts_on_3"
+        ),
+        pytest.param(None, Commands(allow_charging=True), id="relay_refused-60s-starts_on_1_at_16A_as_set"),
+    ],
+)
+def test_a_start_waits_for_the_relay_to_switch_the_phases_it_commanded(
+    relay_after: float | None, expected_start: Commands
+) -> None:
+    # Idle on 1 phase, 4380 W surplus for 60 s: the relay is told to switch to 3 phases. A relay waits
+    # for the wallbox to settle idle (15 s by default) before it switches: meanwhile no start on 1 phase,
+    # which would make the relay refuse the switch for the load.
+    surplus = meter(grid=-4380)
+    (switch,) = run(pv(start_since=NOW), [Reading(60, idle(max_current=16), surplus)])
+    assert switch.commands == Commands(phases=3)
+    still_1p = [Reading(60 + t, idle(max_current=16), surplus) for t in range(5, 60, 5)]
+    if relay_after is not None:
+        still_1p = [r for r in still_1p if r.at < 60 + relay_after]
+    waiting = run(switch.state, still_1p)
+    assert [r.commands for r in waiting] == [NONE] * len(waiting)
+    assert {r.reason for r in waiting} == {"waiting for the relay to switch to 3 phases"}
+    phases_now = 3 if relay_after is not None else 1
+    at = 60 + (relay_after if relay_after is not None else 60)
+    (start,) = run(waiting[-1].state, [Reading(at, idle(phases=phases_now, max_current=16), surplus)])
+    assert start.commands == expected_start
+
+
 def test_no_3_phases_while_the_home_battery_takes_what_1_phase_leaves() -> None:
     # Priority CAR: the surplus counts the battery's 1000 W charge (4680 W), but nothing is exported.
     results = run(pv(), steady(charging(16), meter(grid=0, battery=-1000, soc=80), 600))

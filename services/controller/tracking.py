@@ -64,6 +64,10 @@ NEAR_FULL_SOC = 97.0  # %
 # A start waits this many start delays while the home battery takes the surplus and nothing is exported:
 # fewer short runs, and the battery fills sooner.
 ABSORBED_START_DELAYS = 2.0
+# A relay switches only after the wallbox has been idle for its `idle_settle` (15 s by default): a start
+# waits this long for the phases it commanded, so it does not start on the old phases meanwhile (the
+# relay would then refuse the switch for the load). Past it the command counts as refused.
+PHASE_SWITCH_WAIT = 60.0  # s
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class TrackingState(LawState):
     phase_wish: int | None = None  # phases the surplus asks for, if not those in use
     phase_wish_since: float | None = None
     phase_switches: tuple[float, ...] = ()  # times of relay switches within the last 24 h
+    phases_pending: int | None = None  # phases commanded but not yet reported by the wallbox
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,7 @@ def control_cycle(state: LawState, settings: ControllerSettings, inputs: LawInpu
         priority=_priority(tracking.desired_priority, tracking.desired_mode, meter, settings),
         phase_switches=tuple(t for t in tracking.phase_switches if inputs.now - t < DAY),
     )
+    tracking = _settle_pending_switch(tracking, wallbox, inputs.now)
 
     if wallbox.error == 0 and wallbox.wb_error in PHASE_ERRORS:
         step = _Step(tracking, Commands(reset_wallbox=True), "resetting the wallbox after a phase error")
@@ -177,7 +183,18 @@ def _interlock(step: _Step, wallbox: WallboxData, now: float) -> _Step:
         return step
     if wallbox.phases_out > 0 or wallbox.power > 0:
         return replace(step, commands=_changed_commands(wallbox, allow_charging=False))
-    return replace(step, state=replace(step.state, phase_switches=(*step.state.phase_switches, now)))
+    switched = replace(step.state, phase_switches=(*step.state.phase_switches, now), phases_pending=phases)
+    return replace(step, state=switched)
+
+
+def _settle_pending_switch(state: TrackingState, wallbox: WallboxData, now: float) -> TrackingState:
+    """A commanded switch is done once the wallbox reports the phases, or given up after the wait."""
+    if state.phases_pending is None:
+        return state
+    done = wallbox.error == 0 and wallbox.phases_in == state.phases_pending
+    if done or not state.phase_switches or now - state.phase_switches[-1] >= PHASE_SWITCH_WAIT:
+        return replace(state, phases_pending=None)
+    return state
 
 
 def _count_unplugged_time(
@@ -379,6 +396,8 @@ def _while_idle(
     now: float,
 ) -> _Step:
     state = replace(state, deficit_since=None, grid_since=None, deficit_wh=0.0, bridging=False)
+    if state.phases_pending is not None:
+        return _Step(state, Commands(), f"waiting for the relay to switch to {_ph(state.phases_pending)}")
     phases = plan.start_phases
     if plan.fixed and phases != (wallbox.phases_in or 1):
         return _Step(state, Commands(phases=phases), f"switching to {_ph(phases)} as set")
