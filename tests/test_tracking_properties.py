@@ -77,6 +77,21 @@ def test_current_in_range_no_phases_under_load_and_deterministic(
         state = result.state
 
 
+def charging_at(now: float, amps: int, phases: int, meter: MeterData) -> LawInputs:
+    """The car draws `amps` on `phases` at `now`; no relay."""
+    power = amps * SETTINGS.line_voltage * phases
+    wallbox = WallboxData(
+        ts=now,
+        car_status=CarStatus.Charging,
+        allow_charging=True,
+        max_current=amps,
+        phases_in=phases,
+        phases_out=phases,
+        power=power,
+    )
+    return LawInputs(meter=meter, wallbox=wallbox, relay_enabled=False, now=now)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     phases=st.sampled_from([1, 3]),
@@ -118,19 +133,8 @@ def test_pv_only_never_charges_from_a_deficit_longer_than_the_limit(
         # surplus = -grid + power - battery (CAR); with HOME_BATTERY a charging battery does not count
         counted_battery = battery if priority == Priority.CAR or battery > 0 else 0.0
         grid = power - counted_battery - surplus
-        inputs = LawInputs(
-            meter=MeterData(ts=now, power_grid=grid, power_battery=battery, soc_battery=soc),
-            wallbox=WallboxData(
-                ts=now,
-                car_status=CarStatus.Charging,
-                allow_charging=True,
-                max_current=amps,
-                phases_in=phases,
-                phases_out=phases,
-                power=power,
-            ),
-            relay_enabled=False,
-            now=now,
+        inputs = charging_at(
+            now, amps, phases, MeterData(ts=now, power_grid=grid, power_battery=battery, soc_battery=soc)
         )
         result = control_cycle(replace(state, desired_priority=priority), settings_, inputs)
         grid_first = (now if grid_first is None else grid_first) if grid > 0 else None
@@ -177,20 +181,7 @@ def test_pv_only_with_a_solar_share_never_charges_below_it_longer_than_the_limit
             now += dt
         power = amps * settings_.line_voltage * phases
         surplus = part * solar_share * minimum  # always below the share the sun must give
-        inputs = LawInputs(
-            meter=MeterData(ts=now, power_grid=power - surplus, power_battery=0.0, soc_battery=0.0),
-            wallbox=WallboxData(
-                ts=now,
-                car_status=CarStatus.Charging,
-                allow_charging=True,
-                max_current=amps,
-                phases_in=phases,
-                phases_out=phases,
-                power=power,
-            ),
-            relay_enabled=False,
-            now=now,
-        )
+        inputs = charging_at(now, amps, phases, MeterData(ts=now, power_grid=power - surplus))
         result = control_cycle(state, settings_, inputs)
         if now - first >= limit:
             assert result.commands.allow_charging is False, (
