@@ -2,11 +2,13 @@
 
 Readings every `STEP` s; the battery answers at once (as a hybrid inverter does within a second); the
 car draws what the wallbox allows one reading later (it follows a command after ~5 s); the relay switches
-at once and the harness counts a switch under load as a violation (it must never happen).
+as the relay service does, only once the wallbox has been idle `idle_settle` s (15), and the harness
+counts a phase command under load as a violation (it must never happen).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -16,6 +18,9 @@ from pvcontrol.settings import ControllerSettings
 from services.controller import law, tracking
 from services.controller.goal_control import GoalState, cycle_with_goals
 from services.controller.law import CycleResult, LawInputs, LawState
+from services.relay.device import RelayBase
+
+RELAY_IDLE_SETTLE = RelayBase.model_fields["idle_settle"].default
 
 HOURS = STEP / 3600
 START = 1_779_228_000.0  # 2026-05-20 00:00 in Vienna (CEST): the strategies only use differences
@@ -84,6 +89,36 @@ class Wallbox:
         return self.phases * self.max_current * voltage if self.allow else 0.0
 
 
+@dataclass
+class Relay:
+    """The relay service's interlock: a switch only once the car has drawn nothing for `settle` s; a
+    command that comes sooner waits for that, and is refused if the car draws current meanwhile."""
+
+    settle: float = RELAY_IDLE_SETTLE
+    busy_at: float = -math.inf  # the last reading with the car drawing current
+    pending: int | None = None
+    due: float = 0.0
+
+    def observe(self, car_power: float, now: float) -> None:
+        if car_power > 0:
+            self.busy_at = now
+
+    def command(self, phases: int, now: float) -> int | None:
+        """The phases to switch to now, if any; a later switch is kept pending."""
+        self.pending = None  # the newest command wins
+        due = self.busy_at + self.settle
+        if now >= due:
+            return phases
+        self.pending, self.due = phases, due
+        return None
+
+    def due_switch(self, now: float) -> int | None:
+        if self.pending is None or now < self.due:
+            return None
+        phases, self.pending = self.pending, None
+        return phases if self.busy_at + self.settle <= now else None
+
+
 def battery_for(with_battery: bool) -> Battery:
     # 10 kWh / 3 kW, 30 % at midnight: the night's base load takes it to about 10 % by sunrise.
     return Battery(10_000.0, soc_wh=3000.0) if with_battery else Battery(0.0)
@@ -111,6 +146,7 @@ def run_day(
     """One day, run as `options` say (the default: the baseline without a car)."""
     battery = battery_for(with_battery)
     wallbox = Wallbox()
+    relay = Relay()
     run = Run()
     control, initial = STRATEGIES[options.strategy]
     state = replace(initial(settings), desired_mode=options.mode) if options.mode is not None else None
@@ -124,6 +160,8 @@ def run_day(
         battery_power = battery.power_for(pv - house - car)
         grid = house + car - pv - battery_power
         now = START + k * STEP
+        relay.observe(car, now)
+        _switch(relay.due_switch(now), wallbox, run)
         if state is not None and k % cycle_steps == 0:
             meter = MeterData(
                 ts=now,
@@ -154,7 +192,7 @@ def run_day(
                 soc = CarData(ts=now, soc=run.car_soc)
                 result, _, goals = cycle_with_goals(control, state, settings, inputs, goals, soc)
             state = result.state
-            _apply(result, wallbox, run)
+            _apply(result, wallbox, relay, run, now)
         run.trace.pv.append(pv)
         run.trace.house.append(house)
         run.trace.car.append(car)
@@ -177,18 +215,25 @@ def run_day(
     return run
 
 
-def _apply(result: CycleResult, wallbox: Wallbox, run: Run) -> None:
+def _apply(result: CycleResult, wallbox: Wallbox, relay: Relay, run: Run, now: float) -> None:
     commands = result.commands
     if commands.phases is not None and commands.phases != wallbox.phases:
-        run.relay_switches += 1
-        run.violations += wallbox.car_power > 0
-        wallbox.phases = commands.phases
+        if wallbox.car_power > 0:
+            run.violations += 1  # the relay service refuses it; the controller must never ask
+        else:
+            _switch(relay.command(commands.phases, now), wallbox, run)
     if commands.max_current is not None and commands.max_current != wallbox.max_current:
         run.current_changes += 1
         wallbox.max_current = commands.max_current
     if commands.allow_charging is not None and commands.allow_charging != wallbox.allow:
         run.starts_stops += 1
         wallbox.allow = commands.allow_charging
+
+
+def _switch(phases: int | None, wallbox: Wallbox, run: Run) -> None:
+    if phases is not None and phases != wallbox.phases:
+        run.relay_switches += 1
+        wallbox.phases = phases
 
 
 def ceiling_wh(day: Day, settings: ControllerSettings) -> float:
