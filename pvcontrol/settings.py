@@ -126,7 +126,7 @@ class ControllerSettings(Section):
     prio_auto_soc_threshold: float = Field(default=50.0, ge=0, le=100)
     # `original`: docs/CONTROL.md exactly; `tracking`: services/controller/tracking.py with these settings
     strategy: Literal["original", "tracking"] = "original"
-    tracking_start_delay: float = Field(default=60.0, ge=0, description="s a surplus must last to start")
+    tracking_start_delay: float = Field(default=45.0, ge=0, description="s a surplus must last to start")
     tracking_stop_delay: float = Field(default=90.0, ge=0, description="s PV_ALL runs below its minimum")
     tracking_max_grid_time: float = Field(
         default=10.0, ge=0, description="s PV_ONLY may draw from the grid before it stops"

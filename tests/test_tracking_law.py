@@ -111,24 +111,24 @@ def steady(wb: WallboxData, m: MeterData, seconds: float, every: float = 5.0) ->
         ),
         pytest.param(
             pv(),
-            steady(idle(), meter(grid=-1600), 55),
+            steady(idle(), meter(grid=-1600), 40),
             NONE,
             NONE,
-            id="pv_only-idle-export_1600_for_55s-not_yet",
+            id="pv_only-idle-export_1600_for_40s-not_yet",
         ),
         pytest.param(
             pv(),
-            steady(idle(), meter(grid=-1600), 60),
+            steady(idle(), meter(grid=-1600), 45),
             NONE,
             Commands(allow_charging=True),
-            id="pv_only-idle-export_1600_for_60s-starts_at_6A",
+            id="pv_only-idle-export_1600_for_45s-starts_at_6A",
         ),
         pytest.param(
             pv(),
-            steady(idle(max_current=16), meter(grid=-2100), 60),
+            steady(idle(max_current=16), meter(grid=-2100), 45),
             NONE,
             Commands(max_current=9, allow_charging=True),
-            id="pv_only-idle-export_2100_for_60s-starts_at_9A",
+            id="pv_only-idle-export_2100_for_45s-starts_at_9A",
         ),
         pytest.param(
             pv(),
@@ -186,10 +186,10 @@ def steady(wb: WallboxData, m: MeterData, seconds: float, every: float = 5.0) ->
         ),
         pytest.param(
             pv(PV_ALL),
-            steady(idle(), meter(grid=-600), 60),
+            steady(idle(), meter(grid=-600), 45),
             NONE,
             Commands(allow_charging=True),
-            id="pv_all-idle-export_600_for_60s-starts_at_6A",
+            id="pv_all-idle-export_600_for_45s-starts_at_6A",
         ),
         pytest.param(
             pv(PV_ALL),
@@ -231,7 +231,7 @@ def steady(wb: WallboxData, m: MeterData, seconds: float, every: float = 5.0) ->
             steady(idle(), meter(battery=-1600, soc=80), 115),
             NONE,
             NONE,
-            id="pv_only-idle-battery_takes_1600-no_export-115s-twice_the_start_delay_not_yet",
+            id="pv_only-idle-battery_takes_1600-no_export-115s-absorbed_start_delay_120s_not_yet",
         ),
         pytest.param(
             pv(),
@@ -395,9 +395,9 @@ def test_3_phases_down_to_1_stops_within_the_grid_limit_and_restarts_on_1_phase(
     state = charging_3p[-1].state
     idle_3p = idle(phases=3)
     # The 3000 W surplus has lasted since 0 s: the relay switches when the start delay is over.
-    waiting = run(state, [Reading(t, idle_3p, meter(grid=-3000)) for t in (15, 55, 60)])
+    waiting = run(state, [Reading(t, idle_3p, meter(grid=-3000)) for t in (15, 40, 45)])
     assert [r.commands for r in waiting] == [NONE, NONE, Commands(phases=1)]
-    (start,) = run(waiting[-1].state, [Reading(65, idle(), meter(grid=-3000))])
+    (start,) = run(waiting[-1].state, [Reading(50, idle(), meter(grid=-3000))])
     assert start.commands == Commands(max_current=13, allow_charging=True)
 
 
@@ -507,7 +507,7 @@ def test_unplug_timer_counts_seconds_not_cycles() -> None:
             "surplus 1.1 kW is below 1.5 kW for 1 phase",
             id="below_start",
         ),
-        pytest.param(pv(), steady(idle(), meter(grid=-1600), 40), "starting in 20 s", id="starting_in_20s"),
+        pytest.param(pv(), steady(idle(), meter(grid=-1600), 25), "starting in 20 s", id="starting_in_20s"),
         pytest.param(
             pv(),
             steady(charging(16), meter(grid=-700), 75),

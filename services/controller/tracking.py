@@ -10,9 +10,9 @@ What differs, in PV modes:
 - the current follows the surplus at each reading, down at once, up only past a tolerance band;
 - PV_ONLY stops after at most `tracking_max_grid_time` s of grid import below the car's minimum; a home
   battery that is full enough may bridge a dip (up to BRIDGE_MAX_TIME), and what the car took is paid
-  back to it first; a start needs the surplus for `tracking_start_delay` s (twice that while a home
-  battery takes it); PV_ALL stops after `tracking_stop_delay` s below its minimum (on 3 phases sooner,
-  by a grid-energy budget);
+  back to it first; a start needs the surplus for `tracking_start_delay` s (at least
+  ABSORBED_START_DELAY while a home battery takes it); PV_ALL stops after `tracking_stop_delay` s below
+  its minimum (on 3 phases sooner, by a grid-energy budget);
 - 1 <-> 3 phases with their own timers, a minimum dwell time and a cap per 24 h, only while idle, and 3
   only for what 1 phase at its maximum would still export.
 """
@@ -61,9 +61,9 @@ BRIDGE_MIN_SOC = 55.0  # %
 BRIDGE_MAX_WH = 500.0
 BRIDGE_OWED_DELAYS = 2.0
 NEAR_FULL_SOC = 97.0  # %
-# A start waits this many start delays while the home battery takes the surplus and nothing is exported:
-# fewer short runs, and the battery fills sooner.
-ABSORBED_START_DELAYS = 2.0
+# A start waits at least this long while the home battery takes the surplus and nothing is exported:
+# waiting loses no sun then; fewer short runs, and the battery fills sooner.
+ABSORBED_START_DELAY = 120.0  # s
 # A relay switches only after the wallbox has been idle for its `idle_settle` (15 s by default): a start
 # waits this long for the phases it commanded, so it does not start on the old phases meanwhile (the
 # relay would then refuse the switch for the load). Past it the command counts as refused.
@@ -408,7 +408,7 @@ def _while_idle(
         )
     delay = settings.tracking_start_delay
     if -meter.power_grid < settings.tracking_tolerance and meter.power_battery < 0:
-        delay *= ABSORBED_START_DELAYS  # the home battery takes the surplus: waiting loses nothing
+        delay = max(delay, ABSORBED_START_DELAY)  # the home battery takes the surplus: waiting loses nothing
     remaining = state.start_since + delay - now
     if remaining > 0:
         state = replace(state, allow_charging_delay=remaining)
