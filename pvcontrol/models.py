@@ -115,6 +115,36 @@ class RelayData(StateDocument):
     phases: int = Field(default=0, ge=0, le=3)
 
 
+class ForecastPeriod(BaseModel):
+    """Average PV power forecast for one period (15 minutes), epoch seconds."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    start: float
+    end: float
+    power_pv: float = Field(ge=0)  # W, the whole roof, after losses
+
+
+class ForecastData(StateDocument):
+    """`P/forecast/state`: the PV forecast from the current period to the end of tomorrow."""
+
+    source: str = ""
+    periods: list[ForecastPeriod] = []
+    sunrise: float | None = None  # epoch s, today (local)
+    sunset: float | None = None
+    energy_today_remaining: float = Field(default=0.0, ge=0)  # Wh from now to local midnight
+    energy_tomorrow: float = Field(default=0.0, ge=0)  # Wh
+
+    def energy_between(self, start: float, end: float) -> float:
+        """Forecast PV energy (Wh) from `start` to `end`, the periods cut to that window."""
+        total = 0.0
+        for period in self.periods:
+            overlap = min(end, period.end) - max(start, period.start)
+            if overlap > 0:
+                total += period.power_pv * overlap / 3600.0
+        return total
+
+
 class SessionTotals(BaseModel):
     """All charging sessions in the gateway's history file (stored every 30 s while one is open)."""
 

@@ -145,6 +145,9 @@ class ControllerSettings(Section):
     tracking_pv_all_prio_auto_soc_threshold: float = Field(
         default=100.0, ge=0, le=100, description="PV_ALL, priority AUTO: home battery first below this SOC"
     )
+    home_battery_capacity: float = Field(
+        default=0.0, ge=0, description="Wh of the home battery; 0 = learn it from SOC and battery power"
+    )
     min_supported_current: int = Field(default=6, ge=1, le=32)
     max_supported_current: int = Field(default=16, ge=1, le=32)
     plant_power_limit: float = Field(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pvcontrol.models import (
     CarStatus,
     ChargeMode,
+    ForecastData,
     MeterData,
     PhaseMode,
     Priority,
@@ -29,6 +30,7 @@ class LawInputs:
     wallbox: WallboxData | None
     relay_enabled: bool  # a phase relay is enabled (`P/relay/state` enabled = true)
     now: float  # Unix seconds
+    forecast: ForecastData | None = None  # P/forecast/state; None: no forecast (behave as without one)
 
 
 @dataclass(frozen=True)
