@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 
 from pvcontrol.models import CarData, CarStatus, ChargeMode, PlanState
 from pvcontrol.settings import ControllerSettings
-from services.controller.goals import Action, CarModel, Decision, Goals, current_soc, decide, plan_document
+from services.controller.goals import (
+    Action,
+    CarModel,
+    Decision,
+    Goals,
+    current_soc,
+    decide,
+    local_datetime,
+    plan_document,
+)
 from services.controller.law import Commands, CycleResult, LawInputs, LawState
 
 Strategy = Callable[[LawState, ControllerSettings, LawInputs], CycleResult]
@@ -55,7 +63,7 @@ def cycle_with_goals(
     phases = 3 if inputs.relay_enabled else max(wallbox.phases_in if wallbox else 1, 1)
     model = car_model(settings, phases)
     soc = current_soc(car, wallbox.charged_energy if wallbox else 0.0, inputs.now, model)
-    now = datetime.fromtimestamp(inputs.now).astimezone()
+    now = local_datetime(inputs.now)
     mode = ChargeMode.MAX if goal_state.resume_max else effective_mode(state)
     decision = decide(goal_state.goals, mode, plugged_in, soc, now, model, goal_state.plan_charging)
     goal_state = replace(goal_state, plan_charging=decision.plan_charging)

@@ -12,10 +12,14 @@ assumed SOC at plug-in, and say so (`soc_source`).
 from __future__ import annotations
 
 import enum
+import functools
 import json
+import logging
+import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pvcontrol.commands import MAX_COMMAND_BYTES, CommandError, parse_int
 from pvcontrol.models import CarData, ChargeMode
@@ -23,6 +27,57 @@ from pvcontrol.models import CarData, ChargeMode
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HH_MM = re.compile(r"[0-9]{2}:[0-9]{2}")
 PLAN_MARGIN = 0.1  # plan 10 % more time than full power needs: the car may slow down near the end
+SYSTEM_ZONE_FILE = "/etc/localtime"
+log = logging.getLogger("pvcontrol.controller")
+
+
+def local_zone() -> tzinfo:
+    """The zone plan times are in: `TZ` (an IANA name, e.g. Europe/Berlin), else the system's
+    /etc/localtime, else UTC (as the C library does). A real zone, not today's UTC offset, so a plan
+    across a DST change keeps its wall-clock time."""
+    return _zone(os.environ.get("TZ"))
+
+
+@functools.cache
+def _zone(name: str | None) -> tzinfo:
+    if name:
+        try:
+            return ZoneInfo(name.removeprefix(":"))
+        except (ZoneInfoNotFoundError, ValueError):
+            offset = datetime.now().astimezone().tzinfo or UTC
+            log.warning(
+                "TZ=%r is not a zone name such as Europe/Berlin: plans use the fixed offset %s", name, offset
+            )
+            return offset
+    try:
+        with open(SYSTEM_ZONE_FILE, "rb") as file:
+            return ZoneInfo.from_file(file, key="localtime")
+    except (OSError, ValueError):
+        return UTC
+
+
+def local_datetime(ts: float) -> datetime:
+    """Unix seconds as a datetime in the local zone (`local_zone`)."""
+    return datetime.fromtimestamp(ts, local_zone())
+
+
+def wall_clock_instant(day: date, at: time, zone: tzinfo) -> datetime:
+    """The first instant (UTC) at which the clock in `zone` shows `at` on `day`: the earlier one when
+    the clock goes back and shows it twice; when the clock skips it (spring forward), the jump."""
+    wall = datetime.combine(day, at)
+    first = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)  # fold=0: the earlier of two readings
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        return first
+    # Skipped: fold=1 reads the wall time with the offset after the jump, which lands before it.
+    before, after = wall.replace(tzinfo=zone, fold=1).astimezone(UTC), first
+    jumped = after.astimezone(zone).utcoffset()
+    while after - before > timedelta(seconds=1):
+        middle = before + (after - before) / 2
+        if middle.astimezone(zone).utcoffset() == jumped:
+            after = middle
+        else:
+            before = middle
+    return after.replace(microsecond=0)  # zones change on whole seconds
 
 
 @dataclass(frozen=True)
@@ -32,10 +87,12 @@ class Plan:
     days: tuple[str, ...] = ()  # weekdays it repeats on; empty: once, at the next occurrence
 
     def next_deadline(self, now: datetime) -> datetime:
-        """The next occurrence of `time` (on one of `days`, if given) after `now` (timezone-aware)."""
+        """The next occurrence (UTC) of `time` (on one of `days`, if given) after `now`, in `now`'s zone
+        (timezone-aware, a real zone: the deadline's offset is that of its own day)."""
+        zone = now.tzinfo or UTC
         for offset in range(8):
-            day = (now + timedelta(days=offset)).date()
-            deadline = datetime.combine(day, self.time, tzinfo=now.tzinfo)
+            day = now.date() + timedelta(days=offset)
+            deadline = wall_clock_instant(day, self.time, zone)
             if deadline > now and (not self.days or WEEKDAYS[day.weekday()] in self.days):
                 return deadline
         raise ValueError("a plan needs at least one weekday")  # unreachable: days are validated
@@ -99,7 +156,10 @@ def current_soc(car: CarData | None, session_wh: float, now: float, model: CarMo
 
 
 def project(plan: Plan, soc: float, now: datetime, model: CarModel) -> PlanProjection:
+    """The plan from `now` (in the local zone); every instant in UTC, where adding hours is exact (in
+    a zone, Python adds wall-clock hours and compares wall times, wrong across a DST change)."""
     deadline = plan.next_deadline(now)
+    now = now.astimezone(UTC)
     needed = max(0.0, plan.soc - soc) / 100 * model.battery_wh / model.efficiency
     full_power = timedelta(seconds=needed / model.full_power_w * 3600)
     grid_start = deadline - full_power * (1 + PLAN_MARGIN)
@@ -135,12 +195,14 @@ def decide(
         reason = f"below the minimum of {goals.min_soc} % ({soc.soc:.0f} %): charging at full power"
         return Decision(Action.FULL_POWER, reason, soc, projection)
     if projection is not None and goals.plan is not None and projection.energy_needed_wh > 0:
-        target = f"{goals.plan.soc} % by {projection.deadline:%H:%M}"
+        zone = now.tzinfo
+        target = f"{goals.plan.soc} % by {projection.deadline.astimezone(zone):%H:%M}"
         if plan_charging or now >= projection.grid_start:
             late = "" if projection.achievable else " (cannot be met any more)"
             reason = f"plan {target}: charging at full power{late}"
             return Decision(Action.FULL_POWER, reason, soc, projection, plan_charging=True)
-        reason = f"plan {target}: sun first, full power from {projection.grid_start:%H:%M} if needed"
+        start = projection.grid_start.astimezone(zone)
+        reason = f"plan {target}: sun first, full power from {start:%H:%M} if needed"
         return Decision(Action.NONE, reason, soc, projection)
     return Decision(Action.NONE, None, soc, projection)
 
