@@ -22,6 +22,7 @@ from services.api.auth import Auth
 from services.api.events import Broadcaster
 from services.api.history import History
 from services.api.history_api import history_router
+from services.api.limits import RequestLimits
 from services.api.picture import Picture
 from services.api.static import ui_router
 from services.controller.goals import plan_document, plan_from_document
@@ -193,6 +194,7 @@ def ops_router(gw: Gateway) -> APIRouter:
 def create_app(gw: Gateway, basehref: str = "", ui_dir: Path | None = None) -> FastAPI:
     app = FastAPI(title="pv-control", version=__version__, description="Charge the car from solar power.")
     errors.install(app)
+    app.add_middleware(RequestLimits, auth=gw.auth)  # before any route reads a body
     prefix = f"/{basehref.strip('/')}" if basehref.strip("/") else ""
     read = [Depends(gw.auth.read_guard())]
     # before api_router: its GET /{service} would take /sessions and /history

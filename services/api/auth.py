@@ -14,11 +14,13 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import SecretStr
 
 bearer = HTTPBearer(auto_error=False, description="`api.auth_token` of the gateway")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 Guard = Callable[..., Awaitable[None]]
+REFUSAL = "missing or wrong token: send Authorization: Bearer <api.auth_token>"
 
 
 class Auth:
@@ -36,13 +38,15 @@ class Auth:
         # compare_digest takes as long for a wrong token as for a right one of the same length.
         return offered is not None and secrets.compare_digest(offered.encode(), self._token)
 
+    def accepts_header(self, authorization: str | None) -> bool:
+        """Whether an `Authorization` header value (or none) carries the token, read as HTTPBearer does."""
+        scheme, credentials = get_authorization_scheme_param(authorization)
+        bearer_token = credentials if scheme.lower() == "bearer" and credentials else None
+        return self._matches(bearer_token)
+
     def require(self, offered: str | None) -> None:
         if not self._matches(offered):
-            raise HTTPException(
-                status_code=401,
-                detail="missing or wrong token: send Authorization: Bearer <api.auth_token>",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            raise HTTPException(status_code=401, detail=REFUSAL, headers={"WWW-Authenticate": "Bearer"})
 
     def write_guard(self) -> Guard:
         async def guard(credentials: Credentials) -> None:
