@@ -69,7 +69,7 @@ def parser() -> argparse.ArgumentParser:
         commands.add_parser(name, parents=[shared], help=f"run the {name} service")
     commands.add_parser("all", parents=[shared], help="run every service in one process")
     commands.add_parser(
-        "ha-cleanup", parents=[shared], help="remove the Home Assistant discovery documents from the broker"
+        "ha-cleanup", parents=[shared], help="remove this prefix's Home Assistant discovery documents"
     )
     return main
 
@@ -223,11 +223,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ssl.SSLError) as e:
         print(f"pvcontrol: cannot use the MQTT TLS or password files: {e}", file=sys.stderr)
         return EXIT_BAD_CONFIG
+    topics = Topics(settings.mqtt.prefix)
     if args.command == "ha-cleanup":
         from pvcontrol import ha_cleanup
 
-        return ha_cleanup.run(broker)
-    topics = Topics(settings.mqtt.prefix)
+        return ha_cleanup.run(broker, topics)
     try:
         services = [build(name, settings, broker, topics, args.hostname, args.config) for name in names]
     except (DeviceError, NotImplementedError, ImportError) as e:

@@ -1,5 +1,7 @@
-"""`pvcontrol ha-cleanup`: remove pv-control's retained Home Assistant discovery documents from the broker,
-so its entities disappear from Home Assistant (stop the gateway first, or it announces them again)."""
+"""`pvcontrol ha-cleanup`: remove this installation's (this MQTT prefix's) retained Home Assistant
+discovery documents from the broker, so its entities disappear from Home Assistant (stop the gateway
+first, or it announces them again). Another prefix's documents stay, on its own topics and on the topics
+versions before per-prefix discovery shared."""
 
 from __future__ import annotations
 
@@ -10,15 +12,17 @@ import secrets
 import aiomqtt
 
 from pvcontrol.broker import BrokerAddress
-from services.api.discovery import all_topics
+from pvcontrol.topics import Topics
+from services.api.discovery import all_topics, is_own_legacy, legacy_topics
 
 EXIT_BROKER_UNREACHABLE = 1
+READ_BACK_TIMEOUT = 5.0  # s for the broker's retained documents; only without read permission it runs out
 log = logging.getLogger("pvcontrol.ha-cleanup")
 
 
-async def clear(broker: BrokerAddress) -> int:
-    """An empty retained message on every discovery topic (how MQTT deletes a retained one); the count."""
-    topics = all_topics()
+async def clear(broker: BrokerAddress, topics: Topics) -> int:
+    """An empty retained message (how MQTT deletes a retained one) on every topic of this prefix and on
+    each shared legacy topic that holds this prefix's document; the count."""
     async with aiomqtt.Client(
         broker.host,
         broker.port,
@@ -28,17 +32,43 @@ async def clear(broker: BrokerAddress) -> int:
         tls_context=broker.ssl_context(),
         timeout=10,
     ) as client:
-        for topic in topics:
+        doomed = all_topics(topics) + await own_legacy(client, topics)
+        for topic in doomed:
             await client.publish(topic, b"", qos=1, retain=True)
-    return len(topics)
+    return len(doomed)
 
 
-def run(broker: BrokerAddress) -> int:
+async def own_legacy(client: aiomqtt.Client, topics: Topics) -> list[str]:
+    """The legacy topics whose retained document is this prefix's. The broker sends the retained
+    messages right after a subscription, in order, so once our own marker is back, all are in."""
+    legacy = legacy_topics()
+    marker = f"homeassistant/pvcontrol-ha-cleanup/{secrets.token_hex(8)}"
+    await client.subscribe([(topic, 1) for topic in legacy])
+    await client.subscribe(marker, qos=1)
+    await client.publish(marker, b"end", qos=1)
+    own: list[str] = []
+    try:
+        async with asyncio.timeout(READ_BACK_TIMEOUT):
+            async for message in client.messages:
+                topic = str(message.topic)
+                if topic == marker:
+                    break
+                payload = message.payload
+                if message.retain and isinstance(payload, bytes) and is_own_legacy(payload, topics):
+                    own.append(topic)
+    except TimeoutError:
+        log.warning("cannot read homeassistant/# back: documents from before per-prefix topics are left")
+    return own
+
+
+def run(broker: BrokerAddress, topics: Topics) -> int:
     """The exit code: 0 when the broker took every deletion, 1 (with one line) when it is not reachable."""
     try:
-        count = asyncio.run(clear(broker))
+        count = asyncio.run(clear(broker, topics))
     except aiomqtt.MqttError as e:
         log.error("cannot reach the broker %s (%s); nothing removed", broker, e)
         return EXIT_BROKER_UNREACHABLE
-    log.info("removed %d Home Assistant discovery documents from %s", count, broker)
+    log.info(
+        "removed %d Home Assistant discovery documents of prefix %s from %s", count, topics.prefix, broker
+    )
     return 0

@@ -77,6 +77,11 @@ class MqttLink:
     async def publish_json(self, topic: str, document: dict[str, Any]) -> None:
         await self.publish_retained(topic, json.dumps(document))
 
+    async def clear_retained(self, topic: str) -> bool:
+        """Delete a retained message (an empty retained one), once: unlike `publish_retained` it is not
+        repeated at the next connection, where the topic may hold someone else's message by then."""
+        return await self._send(topic, "", retain=True)
+
     async def publish_command(self, topic: str, payload: str) -> bool:
         """Commands are not retained and not queued while disconnected: a stale command is worse than
         none, and every sender repeats its intent on its next cycle. False if it was not sent."""

@@ -202,16 +202,15 @@ def test_home_assistant_discovery(api: Api, mqtt_broker: Broker) -> None:
     ha = MqttProbe(mqtt_broker, api.prefix)
     ha.start(extra_topics=("homeassistant/#",))
     try:
-        config = ha.wait_json(
-            "homeassistant/select/pvcontrol_desired_mode/config",
-            lambda c: c["command_topic"] == f"{api.prefix}/controller/desired_mode/set",
-        )
+        # The installation's own topics and ids: the prefix is in both (another prefix has its own).
+        config = ha.wait_json(f"homeassistant/select/{api.prefix}/pvcontrol_desired_mode/config", bool)
+        assert config["command_topic"] == f"{api.prefix}/controller/desired_mode/set"
+        assert config["unique_id"] == f"pvcontrol_{api.prefix}_desired_mode"
         assert "PV_ONLY" in config["options"]
-        sensor = ha.wait_json(
-            "homeassistant/sensor/pvcontrol_power_pv/config",
-            lambda c: c["state_topic"] == f"{api.prefix}/meter/state",
-        )
+        sensor = ha.wait_json(f"homeassistant/sensor/{api.prefix}/pvcontrol_power_pv/config", bool)
+        assert sensor["state_topic"] == f"{api.prefix}/meter/state"
         assert sensor["availability_topic"] == f"{api.prefix}/meter/status"
+        assert sensor["device"]["identifiers"] == [f"pvcontrol_{api.prefix}"]
     finally:
         ha.stop()
 

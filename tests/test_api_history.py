@@ -340,10 +340,9 @@ def test_session_totals_on_the_gateway_state_and_home_assistant(
             }
 
             def config(kind: str, object_id: str) -> dict[str, Any]:
-                """Our gateway's document (others' stay retained under the same topic)."""
-                topic = f"homeassistant/{kind}/pvcontrol_{object_id}/config"
+                """Our gateway's document, on its prefix's own topic."""
                 document: dict[str, Any] = ha.wait_json(
-                    topic, lambda c: c["availability_topic"].startswith(f"{prefix}/")
+                    f"homeassistant/{kind}/{prefix}/pvcontrol_{object_id}/config", bool
                 )
                 return document
 

@@ -61,7 +61,7 @@ MAY_READ: dict[str, set[str]] = {
     "car": own("car") | {f"{P}/wallbox/state"},
     "relay": own("relay") | {f"{P}/relay/phases/set", f"{P}/wallbox/state"},
     "controller": {f"{P}/#"},
-    "api": {f"{P}/#"},
+    "api": {f"{P}/#", "homeassistant/#"},  # its own discovery documents, to remove the pre-prefix ones
     "homeassistant": {f"{P}/#", "homeassistant/#"},
     "nodered": {f"{P}/#"},
 }

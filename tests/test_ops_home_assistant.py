@@ -1,9 +1,11 @@
 """Home Assistant: the energy counters are announced for the Energy dashboard, and `pvcontrol ha-cleanup`
-removes every retained discovery document (real gateway, services and CLI on a real Mosquitto)."""
+removes every retained discovery document of its prefix (real gateway, services and CLI on a real
+Mosquitto). Two prefixes side by side and the upgrade from shared topics: test_ha_discovery_prefixes.py."""
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
+from pvcontrol.topics import Topics
 from services.api.discovery import all_topics
 from tests.helpers import Broker, MqttProbe, running
 
@@ -28,12 +31,12 @@ def has_field(field: str, state: dict[str, object]) -> bool:
     return field in state
 
 
-def discovery_topic(object_id: str) -> str:
-    return f"homeassistant/sensor/pvcontrol_{object_id}/config"
+def discovery_topic(prefix: str, object_id: str) -> str:
+    return f"homeassistant/sensor/{prefix}/pvcontrol_{object_id}/config"
 
 
-def retained_discovery(broker: Broker) -> list[str]:
-    """The pv-control discovery topics the broker holds retained now (a fresh subscriber's view)."""
+def retained_discovery(broker: Broker, prefix: str) -> list[str]:
+    """The prefix's discovery topics the broker holds retained now (a fresh subscriber's view)."""
     probe = MqttProbe(broker, f"pvctest-{uuid.uuid4().hex[:10]}")
     probe.start(extra_topics=("homeassistant/#",))
     try:
@@ -44,28 +47,31 @@ def retained_discovery(broker: Broker) -> list[str]:
         return sorted(
             m.topic
             for m in probe.messages
-            if m.retain and m.payload and re.fullmatch(r"homeassistant/\w+/pvcontrol_\w+/config", m.topic)
+            if m.retain
+            and m.payload
+            and re.fullmatch(rf"homeassistant/\w+/{re.escape(prefix)}/pvcontrol_\w+/config", m.topic)
         )
     finally:
         probe.stop()
 
 
-def cleanup(broker_url: str) -> subprocess.CompletedProcess[str]:
+def cleanup(broker_url: str, prefix: str = "pvcontrol") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pvcontrol", "ha-cleanup", "--mqtt", broker_url],
+        env={**os.environ, "PVC_MQTT__PREFIX": prefix},
         capture_output=True,
         text=True,
         timeout=30,
     )
 
 
-def test_energy_counters_are_announced_and_ha_cleanup_removes_every_discovery_document(
+def test_energy_counters_are_announced_and_ha_cleanup_removes_every_discovery_document_of_its_prefix(
     mqtt_broker: Broker, prefix: str, probe: MqttProbe, tmp_path: Path
 ) -> None:
     probe.start(extra_topics=("homeassistant/#",))
 
     def mine(config: dict[str, str]) -> bool:
-        return config["state_topic"].startswith(prefix)
+        return config["state_topic"].startswith(f"{prefix}/")
 
     with ExitStack() as services:
         for args, env in (
@@ -76,7 +82,7 @@ def test_energy_counters_are_announced_and_ha_cleanup_removes_every_discovery_do
             services.enter_context(running(args, mqtt_broker, prefix, tmp_path, env))
         with running(["api", "--port", "0", "--host", "127.0.0.1"], mqtt_broker, prefix, tmp_path) as api:
             for object_id, (service, field) in ENERGY.items():
-                config = probe.wait_json(discovery_topic(object_id), mine)
+                config = probe.wait_json(discovery_topic(prefix, object_id), mine)
                 assert config["device_class"] == "energy"
                 assert config["state_class"] == "total_increasing"
                 assert config["unit_of_measurement"] == "Wh"
@@ -88,21 +94,21 @@ def test_energy_counters_are_announced_and_ha_cleanup_removes_every_discovery_do
                 assert isinstance(state[field], int | float)
                 assert state[field] >= 0
             # The power sensors stay what they were.
-            power = probe.wait_json(discovery_topic("power_pv"), mine)
+            power = probe.wait_json(discovery_topic(prefix, "power_pv"), mine)
             assert (power["device_class"], power["state_class"]) == ("power", "measurement")
-            announced = retained_discovery(mqtt_broker)
-            assert set(map(discovery_topic, ENERGY)) <= set(announced)
+            announced = retained_discovery(mqtt_broker, prefix)
+            assert {discovery_topic(prefix, object_id) for object_id in ENERGY} <= set(announced)
             assert api.terminate() == 0  # stopped first, or it would announce them again
 
-        done = cleanup(mqtt_broker.url)
+        done = cleanup(mqtt_broker.url, prefix)
         assert done.returncode == 0, done.stderr
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1
-        # All it may publish (the phase-mode select too, which needs a relay): every one is gone. The
-        # broker is shared, so an earlier test's gateway may have left the select retained too.
-        assert set(announced) <= set(all_topics())
-        assert f"removed {len(all_topics())} Home Assistant discovery documents" in lines[0]
-        assert retained_discovery(mqtt_broker) == []
+        # All it may publish (the phase-mode select too, which needs a relay): every one is gone.
+        mine_all = all_topics(Topics(prefix))
+        assert set(announced) <= set(mine_all)
+        assert f"removed {len(mine_all)} Home Assistant discovery documents of prefix {prefix}" in lines[0]
+        assert retained_discovery(mqtt_broker, prefix) == []
 
 
 def test_ha_cleanup_without_a_broker_says_so_in_one_line() -> None:

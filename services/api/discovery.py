@@ -1,20 +1,27 @@
-"""Home Assistant MQTT discovery documents, so pv-control appears in Home Assistant by itself."""
+"""Home Assistant MQTT discovery documents, so pv-control appears in Home Assistant by itself.
+
+Each installation (MQTT prefix) has its own: topics `homeassistant/<component>/<node>/pvcontrol_<id>/config`
+and unique ids `pvcontrol_<node>_<id>`, where the node is the prefix, so two installations on one broker
+never take over each other's entities. Versions before this one published `homeassistant/<component>/
+pvcontrol_<id>/config` for every prefix alike ("legacy"); `is_own_legacy` tells which of those documents
+pointed at this prefix, so the gateway's upgrade and `pvcontrol ha-cleanup` remove only their own.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pvcontrol import __version__
 from pvcontrol.models import ChargeMode, Priority
 from pvcontrol.topics import ServiceName, Topics
 
-DEVICE = {
-    "identifiers": ["pvcontrol"],
-    "name": "pv-control",
-    "manufacturer": "pv-control",
-    "sw_version": __version__,
-}
+DEFAULT_PREFIX = Topics().prefix
+_NODE = re.compile(r"[A-Za-z0-9_-]+")  # what Home Assistant takes as a node id in a discovery topic
 
 # object id, name, service, field, unit, device class
 SENSORS: tuple[tuple[str, str, ServiceName, str, str, str | None], ...] = (
@@ -69,16 +76,55 @@ PLAN_FINISH = (
 PLAN_ACHIEVABLE = "{{ {'achievable': value_json.plan.achievable if value_json.plan else none} | tojson }}"
 
 
-def _availability(topics: Topics, service: ServiceName) -> dict[str, Any]:
+def node_id(prefix: str) -> str:
+    """The prefix as a discovery node id: as it is when it can be; else its other characters as `_`
+    and a short hash, so that `home/1` and `home_1` stay apart."""
+    if _NODE.fullmatch(prefix):
+        return prefix
+    digest = hashlib.sha256(prefix.encode()).hexdigest()[:8]
+    return f"{re.sub(r'[^A-Za-z0-9_-]', '_', prefix)}_{digest}"
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Topics, unique ids and the device of one installation's documents."""
+
+    topics: Topics
+    legacy: bool = False  # the names of versions before per-prefix discovery (only to remove them)
+
+    @property
+    def node(self) -> str:
+        return node_id(self.topics.prefix)
+
+    def topic(self, component: str, object_id: str) -> str:
+        if self.legacy:
+            return f"homeassistant/{component}/pvcontrol_{object_id}/config"
+        return f"homeassistant/{component}/{self.node}/pvcontrol_{object_id}/config"
+
+    def unique_id(self, object_id: str) -> str:
+        return f"pvcontrol_{object_id}" if self.legacy else f"pvcontrol_{self.node}_{object_id}"
+
+    @property
+    def device(self) -> dict[str, Any]:
+        prefix = self.topics.prefix
+        return {
+            "identifiers": ["pvcontrol" if self.legacy else f"pvcontrol_{self.node}"],
+            "name": "pv-control" if prefix == DEFAULT_PREFIX else f"pv-control {prefix}",
+            "manufacturer": "pv-control",
+            "sw_version": __version__,
+        }
+
+
+def _availability(names: Naming, service: ServiceName) -> dict[str, Any]:
     return {
-        "availability_topic": topics.status(service),
+        "availability_topic": names.topics.status(service),
         "payload_available": "online",
         "payload_not_available": "offline",
     }
 
 
 def _sensor(
-    topics: Topics,
+    names: Naming,
     object_id: str,
     name: str,
     service: ServiceName,
@@ -89,11 +135,11 @@ def _sensor(
 ) -> dict[str, Any]:
     config: dict[str, Any] = {
         "name": name,
-        "unique_id": f"pvcontrol_{object_id}",
-        "state_topic": topics.state(service),
+        "unique_id": names.unique_id(object_id),
+        "state_topic": names.topics.state(service),
         "value_template": f"{{{{ value_json.{field} }}}}",
-        "device": DEVICE,
-        **_availability(topics, service),
+        "device": names.device,
+        **_availability(names, service),
     }
     if unit:
         config["unit_of_measurement"] = unit
@@ -103,80 +149,77 @@ def _sensor(
     return config
 
 
-def _select(
-    topics: Topics, object_id: str, name: str, field: str, command: str, options: list[str]
-) -> dict[str, Any]:
-    return {
+def _select(names: Naming, object_id: str, name: str, options: list[str]) -> tuple[str, dict[str, Any]]:
+    """A controller setting (its state field and command are named as the object)."""
+    return names.topic("select", object_id), {
         "name": name,
-        "unique_id": f"pvcontrol_{object_id}",
-        "state_topic": topics.state("controller"),
-        "value_template": f"{{{{ value_json.{field} }}}}",
-        "command_topic": topics.command("controller", command),
+        "unique_id": names.unique_id(object_id),
+        "state_topic": names.topics.state("controller"),
+        "value_template": f"{{{{ value_json.{object_id} }}}}",
+        "command_topic": names.topics.command("controller", object_id),
         "options": options,
-        "device": DEVICE,
-        **_availability(topics, "controller"),
+        "device": names.device,
+        **_availability(names, "controller"),
     }
 
 
-def _goal_number(topics: Topics, object_id: str, name: str, field: str, unset: int) -> dict[str, Any]:
+def _goal_number(names: Naming, object_id: str, name: str, field: str, unset: int) -> dict[str, Any]:
     return {
         "name": name,
-        "unique_id": f"pvcontrol_{object_id}",
-        "state_topic": topics.state("controller"),
+        "unique_id": names.unique_id(object_id),
+        "state_topic": names.topics.state("controller"),
         "value_template": f"{{{{ value_json.{field} if value_json.{field} is not none else {unset} }}}}",
-        "command_topic": topics.command("controller", field),
+        "command_topic": names.topics.command("controller", field),
         "min": 0,
         "max": 100,
         "step": 5,
         "mode": "slider",
         "unit_of_measurement": "%",
-        "device": DEVICE,
-        **_availability(topics, "controller"),
+        "device": names.device,
+        **_availability(names, "controller"),
     }
 
 
-def _goals(topics: Topics) -> Iterator[tuple[str, dict[str, Any]]]:
+def _goals(names: Naming) -> Iterator[tuple[str, dict[str, Any]]]:
     """Minimum and limit as numbers; the plan as JSON text (empty clears it) and its projected finish."""
+    topics = names.topics
     for object_id, name, field, unset in GOAL_NUMBERS:
-        yield (
-            f"homeassistant/number/pvcontrol_{object_id}/config",
-            _goal_number(topics, object_id, name, field, unset),
-        )
+        yield names.topic("number", object_id), _goal_number(names, object_id, name, field, unset)
     yield (
-        "homeassistant/text/pvcontrol_plan/config",
+        names.topic("text", "plan"),
         {
             "name": "Departure plan",
-            "unique_id": "pvcontrol_plan",
+            "unique_id": names.unique_id("plan"),
             "state_topic": topics.state("controller"),
             "value_template": PLAN_TEXT,
             "command_topic": topics.command("controller", "plan"),
             "max": 255,
-            "device": DEVICE,
-            **_availability(topics, "controller"),
+            "device": names.device,
+            **_availability(names, "controller"),
         },
     )
     yield (
-        "homeassistant/sensor/pvcontrol_plan_finish/config",
+        names.topic("sensor", "plan_finish"),
         {
             "name": "Departure plan projected finish",
-            "unique_id": "pvcontrol_plan_finish",
+            "unique_id": names.unique_id("plan_finish"),
             "state_topic": topics.state("controller"),
             "value_template": PLAN_FINISH,
             "json_attributes_topic": topics.state("controller"),
             "json_attributes_template": PLAN_ACHIEVABLE,
             "device_class": "timestamp",
-            "device": DEVICE,
-            **_availability(topics, "controller"),
+            "device": names.device,
+            **_availability(names, "controller"),
         },
     )
 
 
-def _session_totals(topics: Topics) -> Iterator[tuple[str, dict[str, Any]]]:
+def _session_totals(names: Naming) -> Iterator[tuple[str, dict[str, Any]]]:
     for object_id, name, field in SESSION_SENSORS:
-        config = _sensor(topics, object_id, name, "api", field, "Wh", "energy", "total_increasing")
-        yield f"homeassistant/sensor/pvcontrol_{object_id}/config", _of_sessions(config, field)
-    cost = _sensor(topics, "sessions_cost", "Car charging cost in sessions", "api", "cost", "", None)
-    yield "homeassistant/sensor/pvcontrol_sessions_cost/config", _of_sessions(cost, "cost")
+        config = _sensor(names, object_id, name, "api", field, "Wh", "energy", "total_increasing")
+        yield names.topic("sensor", object_id), _of_sessions(config, field)
+    cost = _sensor(names, "sessions_cost", "Car charging cost in sessions", "api", "cost", "", None)
+    yield names.topic("sensor", "sessions_cost"), _of_sessions(cost, "cost")
 
 
 def _of_sessions(config: dict[str, Any], field: str) -> dict[str, Any]:
@@ -186,55 +229,51 @@ def _of_sessions(config: dict[str, Any], field: str) -> dict[str, Any]:
 
 
 def documents(topics: Topics, phase_select: bool) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(topic, config) pairs; the phase-mode select only when a relay is enabled."""
+    """(topic, config) pairs of this installation; the phase-mode select only when a relay is enabled."""
+    return _documents(Naming(topics), phase_select)
+
+
+def _documents(names: Naming, phase_select: bool) -> Iterator[tuple[str, dict[str, Any]]]:
     for object_id, name, service, field, unit, device_class in SENSORS:
-        config = _sensor(topics, object_id, name, service, field, unit, device_class)
+        config = _sensor(names, object_id, name, service, field, unit, device_class)
         if object_id == "car_soc":
             config["value_template"] = CAR_SOC
-        yield f"homeassistant/sensor/pvcontrol_{object_id}/config", config
+        yield names.topic("sensor", object_id), config
     for object_id, name, service, field in ENERGY_SENSORS:
-        yield (
-            f"homeassistant/sensor/pvcontrol_{object_id}/config",
-            _sensor(topics, object_id, name, service, field, "Wh", "energy", "total_increasing"),
-        )
-    yield (
-        "homeassistant/select/pvcontrol_desired_mode/config",
-        _select(
-            topics,
-            "desired_mode",
-            "Charge mode",
-            "desired_mode",
-            "desired_mode",
-            [m.value for m in ChargeMode],
-        ),
-    )
-    yield (
-        "homeassistant/select/pvcontrol_desired_priority/config",
-        _select(
-            topics,
-            "desired_priority",
-            "Charge priority",
-            "desired_priority",
-            "desired_priority",
-            [p.value for p in Priority],
-        ),
-    )
-    yield from _goals(topics)
-    yield from _session_totals(topics)
+        config = _sensor(names, object_id, name, service, field, "Wh", "energy", "total_increasing")
+        yield names.topic("sensor", object_id), config
+    yield _select(names, "desired_mode", "Charge mode", [m.value for m in ChargeMode])
+    yield _select(names, "desired_priority", "Charge priority", [p.value for p in Priority])
+    yield from _goals(names)
+    yield from _session_totals(names)
     if phase_select:
-        yield (
-            "homeassistant/select/pvcontrol_phase_mode/config",
-            _select(
-                topics,
-                "phase_mode",
-                "Phase mode",
-                "phase_mode",
-                "phase_mode",
-                ["AUTO", "CHARGE_1P", "CHARGE_3P"],
-            ),
-        )
+        yield _select(names, "phase_mode", "Phase mode", ["AUTO", "CHARGE_1P", "CHARGE_3P"])
 
 
-def all_topics() -> list[str]:
-    """Every discovery topic the gateway may publish, the phase-mode select too (`pvcontrol ha-cleanup`)."""
-    return [topic for topic, _ in documents(Topics(), phase_select=True)]
+def all_topics(topics: Topics) -> list[str]:
+    """Every discovery topic this installation may publish, the phase-mode select too."""
+    return [topic for topic, _ in documents(topics, phase_select=True)]
+
+
+def legacy_topics() -> list[str]:
+    """The topics every installation shared before per-prefix discovery (to remove its own there)."""
+    return [topic for topic, _ in _documents(Naming(Topics(), legacy=True), phase_select=True)]
+
+
+def is_own_legacy(payload: bytes, topics: Topics) -> bool:
+    """Whether a retained document on a legacy topic was published by this installation: its state,
+    status or command topics are exactly this prefix's (another prefix's, or not ours at all: False)."""
+    try:
+        config = json.loads(payload)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(config, dict):
+        return False
+    own = {
+        value
+        for _, document in documents(topics, phase_select=True)
+        for key, value in document.items()
+        if key.endswith("_topic")
+    }
+    named = [value for key, value in config.items() if key.endswith("_topic")]
+    return bool(named) and all(value in own for value in named)

@@ -58,6 +58,9 @@ class ApiService(Service):
         self._whole_state_changed = asyncio.Event()
         self._phase_select: bool | None = None
         self.link.on_connection_change = self._on_connection_change
+        self._legacy_removed = 0
+        for topic in discovery.legacy_topics():
+            self.link.on(topic, self._legacy_discovery_handler(topic))
         for service in DEVICE_SERVICES:
             self.link.on(topics.state(service), self._state_handler(service))
             self.link.on(topics.status(service), self._status_handler(service))
@@ -148,6 +151,19 @@ class ApiService(Service):
         self._phase_select = enabled
         for topic, config in discovery.documents(self.topics, phase_select=enabled):
             await self.link.publish_retained(topic, json.dumps(config))
+
+    def _legacy_discovery_handler(self, topic: str) -> Handler:
+        """Upgrade: the document this installation left on a topic shared by every prefix goes away
+        (another installation's stays; HA takes ours from the per-prefix topics)."""
+
+        async def handle(payload: bytes) -> None:
+            if not discovery.is_own_legacy(payload, self.topics) or not await self.link.clear_retained(topic):
+                return
+            self._legacy_removed += 1
+            if self._legacy_removed == 1:
+                self.log.info("removing this prefix's discovery documents from before per-prefix topics")
+
+        return handle
 
     async def _publish_whole_state(self, stop: asyncio.Event) -> None:
         """`P/state` for Home Assistant templates written for the original (`value_json.meter...`)."""
