@@ -79,7 +79,8 @@ class MqttLink:
 
     async def clear_retained(self, topic: str) -> bool:
         """Delete a retained message (an empty retained one), once: unlike `publish_retained` it is not
-        repeated at the next connection, where the topic may hold someone else's message by then."""
+        repeated at the next connection, where the topic may hold someone else's message by then.
+        False if it did not reach the broker."""
         return await self._send(topic, "", retain=True)
 
     async def publish_command(self, topic: str, payload: str) -> bool:

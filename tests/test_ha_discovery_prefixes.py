@@ -141,7 +141,7 @@ def test_the_upgrade_removes_only_this_prefix_s_documents_from_the_shared_topics
     # holds the sensors, home2 the selects, numbers and text (its "Charge mode" is on the shared topic).
     held = {topic: (old2[topic] if "/sensor/" not in topic else old1[topic]) for topic in shared}
     ha = MqttProbe(mqtt_broker, home1)
-    ha.start()
+    ha.start(extra_topics=("homeassistant/#",))  # Home Assistant's view, in the order it gets them
     try:
         for topic, doc in held.items():
             ha.publish(topic, json.dumps(doc), retain=True)
@@ -151,11 +151,20 @@ def test_the_upgrade_removes_only_this_prefix_s_documents_from_the_shared_topics
             return {t: d for t, d in retained(mqtt_broker).items() if t in held}
 
         async def scenario() -> None:
+            mark = ha.mark()
             async with gateway(mqtt_broker, home1) as upgraded:
                 await until(lambda: full_set(mqtt_broker, home1), "home1's new documents")
                 home2_only = {t: d for t, d in held.items() if "/sensor/" not in t}
                 await until(lambda: shared_now() == home2_only, "home1's old documents gone")
-                assert upgraded.link.connected.is_set()
+                assert upgraded.legacy_discovery.removed == len(held) - len(home2_only)
+            # Every deletion reached Home Assistant before the first new document: the entity ids the
+            # old entities had are free again when the new ones come.
+            seen = ha.messages[mark:]
+            deleted = [i for i, m in enumerate(seen) if m.topic in held and not m.payload]
+            new = set(all_topics(Topics(home1)))
+            published = [i for i, m in enumerate(seen) if m.topic in new and m.payload]
+            assert len(deleted) == len(held) - len(home2_only)
+            assert max(deleted) < min(published)
             # A second start finds nothing of its own left there and removes nothing of home2's.
             async with gateway(mqtt_broker, home1):
                 await until(lambda: full_set(mqtt_broker, home1), "home1 again")

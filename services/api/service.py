@@ -21,6 +21,7 @@ from pvcontrol.topics import ServiceName, Topics
 from services.api import discovery
 from services.api.app import Gateway, create_app
 from services.api.auth import Auth
+from services.api.discovery_upgrade import LegacyDiscovery
 from services.api.events import Broadcaster
 from services.api.history import History
 from services.api.picture import DEVICE_SERVICES, Picture
@@ -58,9 +59,8 @@ class ApiService(Service):
         self._whole_state_changed = asyncio.Event()
         self._phase_select: bool | None = None
         self.link.on_connection_change = self._on_connection_change
-        self._legacy_removed = 0
-        for topic in discovery.legacy_topics():
-            self.link.on(topic, self._legacy_discovery_handler(topic))
+        self.legacy_discovery = LegacyDiscovery(self.link, topics, self.log)
+        self._discovery_ready = False
         for service in DEVICE_SERVICES:
             self.link.on(topics.state(service), self._state_handler(service))
             self.link.on(topics.status(service), self._status_handler(service))
@@ -144,6 +144,8 @@ class ApiService(Service):
 
     async def _publish_discovery(self) -> None:
         """Once at start and again when the relay turns up or goes (the phase-mode select)."""
+        if not self._discovery_ready:
+            return
         relay = self.picture.states.get("relay")
         enabled = isinstance(relay, RelayData) and relay.enabled
         if enabled == self._phase_select:
@@ -152,18 +154,11 @@ class ApiService(Service):
         for topic, config in discovery.documents(self.topics, phase_select=enabled):
             await self.link.publish_retained(topic, json.dumps(config))
 
-    def _legacy_discovery_handler(self, topic: str) -> Handler:
-        """Upgrade: the document this installation left on a topic shared by every prefix goes away
-        (another installation's stays; HA takes ours from the per-prefix topics)."""
-
-        async def handle(payload: bytes) -> None:
-            if not discovery.is_own_legacy(payload, self.topics) or not await self.link.clear_retained(topic):
-                return
-            self._legacy_removed += 1
-            if self._legacy_removed == 1:
-                self.log.info("removing this prefix's discovery documents from before per-prefix topics")
-
-        return handle
+    async def _announce(self) -> None:
+        """Discovery: the old documents of this installation go first (see discovery_upgrade)."""
+        await self.legacy_discovery.retire()
+        self._discovery_ready = True
+        await self._publish_discovery()
 
     async def _publish_whole_state(self, stop: asyncio.Event) -> None:
         """`P/state` for Home Assistant templates written for the original (`value_json.meter...`)."""
@@ -200,7 +195,6 @@ class ApiService(Service):
             self.log.info("no api.auth_token: anyone who reaches the gateway can send commands")
         else:
             self.log.info("commands need the token%s", ", reads too" if self.config.auth_read else "")
-        await self._publish_discovery()
         server = EmbeddedServer(
             uvicorn.Config(
                 self.app,
@@ -217,6 +211,7 @@ class ApiService(Service):
                 tasks.create_task(self._publish_whole_state(stop)),
                 tasks.create_task(self._publish_own_state(stop)),
                 tasks.create_task(self._watch_liveness(stop)),
+                tasks.create_task(self._announce()),
             ]
             serving = tasks.create_task(server.serve())
             await stop.wait()
