@@ -38,7 +38,8 @@ def test_energy_is_split_by_the_power_flows_of_the_moment(
     grid: float, battery: float, expected: tuple[float, float, float]
 ) -> None:
     session = step(None, wb(CHARGING, charged=0, power=2000, phases=1), meter(), None, at=0)
-    session = step(session, wb(CHARGING, charged=1000, power=2000, phases=1), meter(grid, battery), None, 30)
+    charged = wb(CHARGING, charged=1000, power=2000, phases=1)
+    session = step(session, charged, meter(grid, battery), None, at=1800)
     assert session is not None
     assert (session.pv_wh, session.battery_wh, session.grid_wh) == pytest.approx(expected)
     assert session.energy_wh == pytest.approx(1000)
@@ -141,7 +142,7 @@ def test_an_old_file_is_migrated_forward_keeping_its_sessions(tmp_path: Path) ->
 def test_a_corrupt_file_is_an_error_unless_told_to_start_fresh(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(HistoryError, match="cannot be used"):
+    with pytest.raises(HistoryError, match="is corrupt"):
         HistoryStore(path)
     assert path.read_bytes().startswith(b"this is not")  # untouched
     store = HistoryStore(path, start_fresh_if_corrupt=True)

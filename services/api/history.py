@@ -2,30 +2,40 @@
 
 It already receives every state document, and it serves the REST that reads the file, so one process
 writes it. The open session is saved at its start and end and at most every `SAVE_INTERVAL` in between;
-it carries the wallbox's energy counter, so after a restart (even `kill -9`) the next wallbox state adds
-everything charged meanwhile: no energy is lost, only its split by source is approximated with the
-readings of that moment.
+it carries the wallbox's energy counters, so after a restart (even `kill -9`) the next wallbox state
+accounts for everything charged meanwhile (`services/history/resume.py` says what can and cannot be
+recovered). A file that cannot be opened now (locked, read-only, disk full) is retried with backoff and
+the outage is handled like a restart; only a corrupt one may be set aside. Readings that cannot be true
+(`pvcontrol.plausibility`, and counters no charger can produce) are ignored, one log line at the start
+and end of a run of them.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import Counter
 
-from pvcontrol.models import CarData, MeterData, SessionTotals, WallboxData
+from pvcontrol.models import CarData, MeterData, SessionTotals, StateDocument, WallboxData
+from pvcontrol.plausibility import problem
 from pvcontrol.settings import HistorySettings
+from services.history.counters import counter_problem
+from services.history.resume import resume
 from services.history.samples import MinuteAverages
-from services.history.sessions import Session, Tariff, step
+from services.history.sessions import Session, Tariff, rise_problem, step
 from services.history.store import HistoryError, HistoryStore, PowerSample
 
 FILE_NAME = "pvcontrol-history.sqlite"
 SAVE_INTERVAL = 30.0  # s between saves of the open session
 PRUNE_INTERVAL = 3600.0  # s between deletions of old power samples
 DAY = 86400.0
+FIRST_RETRY = 1.0  # s until a file that could not be opened is tried again, doubling up to
+LAST_RETRY = 60.0
 
 SESSION_ENERGY = Counter(
     "pvcontrol_sessions_energy_wh",
@@ -49,19 +59,32 @@ class Page:
 class History:
     """Feeds the session fold and the minute averages from the state documents; reads for the REST."""
 
-    def __init__(self, settings: HistorySettings, log: logging.Logger) -> None:
+    def __init__(
+        self,
+        settings: HistorySettings,
+        log: logging.Logger,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.tariff = Tariff(settings.grid_price, settings.feed_in_tariff)
         self.log = log
+        self.clock = clock
+        self.wall_clock = wall_clock
         self.store: HistoryStore | None = None
         self.error: str | None = "history not opened yet"
         self.session: Session | None = None
+        self._resuming = False  # the session came from the file: the next wallbox state tells what happened
         self._meter: MeterData | None = None
         self._car: CarData | None = None
         self._averages = MinuteAverages()
         self._saved_at = 0.0
         self._pruned_at = 0.0
         self._write_failing = False
+        self._retry_at: float | None = None  # when to try opening the file again (None: not again)
+        self._retry_wait = FIRST_RETRY
+        self._unavailable_since: float | None = None
+        self._implausible: dict[str, str] = {}  # kind -> the problem that started the current run
 
     @property
     def path(self) -> Path:
@@ -69,34 +92,61 @@ class History:
 
     def open(self) -> None:
         """Open the file and resume the session that was open when the gateway stopped."""
+        self._try_open()
+
+    def _try_open(self) -> None:
         try:
-            self.store = HistoryStore(self.path, start_fresh_if_corrupt=self.settings.start_fresh_if_corrupt)
-            self.session = self.store.open_session()
-        except (HistoryError, sqlite3.Error, OSError) as e:
-            self.error = (
-                f"no history: {e}" if isinstance(e, HistoryError) else f"no history: {self.path}: {e}"
-            )
-            hint = (
-                ""
-                if self.settings.start_fresh_if_corrupt
-                else " (history.start_fresh_if_corrupt starts anew)"
-            )
-            self.log.error("%s; charging goes on without it%s", self.error, hint)
-            self.store = None
+            store = HistoryStore(self.path, start_fresh_if_corrupt=self.settings.start_fresh_if_corrupt)
+        except HistoryError as e:
+            self._not_opened(e)
             return
-        self.error = None
-        if self.store.set_aside is not None:
-            self.log.warning(
-                "history file was corrupt: set aside as %s, started a fresh one", self.store.set_aside
+        try:
+            session = store.open_session()
+        except sqlite3.Error as e:
+            store.close()
+            self._not_opened(
+                HistoryError(f"history file {self.path} cannot be read now: {e}", transient=True)
             )
-        if self.session is not None:
+            return
+        self.store, self.session, self._resuming, self.error = store, session, session is not None, None
+        self._retry_at = None
+        if self._unavailable_since is not None:
             self.log.info(
-                "resumed the open charging session %s (%.0f Wh so far)",
-                self.session.id,
-                self.session.energy_wh,
+                "history file %s usable again after %.0f s", self.path, self.clock() - self._unavailable_since
+            )
+            self._unavailable_since = None
+        if store.set_aside is not None:
+            self.log.warning(
+                "history file was corrupt: set aside as %s, started a fresh one", store.set_aside
+            )
+        if session is not None:
+            self.log.info(
+                "resumed the open charging session %s (%.0f Wh so far)", session.id, session.energy_wh
             )
         else:
             self.log.info("history in %s", self.path)
+
+    def _not_opened(self, e: HistoryError) -> None:
+        self.error = f"no history: {e}"
+        if e.transient:
+            if self._unavailable_since is None:  # one line per outage, not one per attempt
+                self._unavailable_since = self.clock()
+                self.log.error("%s; charging goes on, trying again with backoff", self.error)
+            else:
+                self._retry_wait = min(self._retry_wait * 2, LAST_RETRY)
+            self._retry_at = self.clock() + self._retry_wait
+            return
+        self._retry_at = None
+        hint = (
+            " (history.start_fresh_if_corrupt starts anew)"
+            if e.corrupt and not self.settings.start_fresh_if_corrupt
+            else ""
+        )
+        self.log.error("%s; charging goes on without it%s", self.error, hint)
+
+    def _retry_if_due(self) -> None:
+        if self.store is None and self._retry_at is not None and self.clock() >= self._retry_at:
+            self._try_open()
 
     def close(self) -> None:
         if self.store is None:
@@ -108,7 +158,7 @@ class History:
     # --- writing -------------------------------------------------------------------------------------
 
     def meter(self, state: MeterData) -> None:
-        if state.error:
+        if state.error or not self._plausible("meter", state):
             return
         self._meter = state
         sample = self._averages.add(
@@ -118,29 +168,65 @@ class History:
             self._add_sample(sample)
 
     def car(self, state: CarData) -> None:
-        self._car = state
+        if self._plausible("car", state):
+            self._car = state
 
     def wallbox(self, state: WallboxData) -> bool:
         """Fold one wallbox state in; True when a session started or ended with it."""
-        if state.error:
+        if state.error or not self._plausible("wallbox", state):
             return False
         self._averages.car_power = state.power
+        self._retry_if_due()
+        if self.store is None:
+            return False  # nothing to keep it in: the counters tell what happened once the file opens
         before = self.session
-        after = step(before, state, self._meter, self._car, state.ts)
+        ended: Session | None = None
+        if before is not None and self._resuming:
+            self._resuming = False
+            ended, after = resume(before, state, self._meter, self._car, state.ts)
+            if ended is not None:
+                self._count(before, ended)
+                self._ended(self._save(ended))
+                before = None
+        else:
+            after = step(before, state, self._meter, self._car, state.ts)
         if after is None:
-            return False
+            self.session = None
+            return ended is not None
         self._count(before, after)
-        boundary = before is None or not before.open or after.ended_at is not None
+        boundary = ended is not None or before is None or not before.open or after.ended_at is not None
         if boundary:
             after = self._save(after)  # started or ended: saved at once
         elif after.updated_at - self._saved_at >= SAVE_INTERVAL:
             after = self._save(after)
         self.session = None if after.ended_at is not None else after
         if after.ended_at is not None:
-            self.log.info(
-                "charging session ended: %.0f Wh, %.0f Wh from the grid", after.energy_wh, after.grid_wh
-            )
+            self._ended(after)
         return boundary
+
+    def _ended(self, session: Session) -> None:
+        self.log.info(
+            "charging session ended%s: %.0f Wh, %.0f Wh from the grid",
+            " while the gateway was down" if session.end_estimated else "",
+            session.energy_wh,
+            session.grid_wh,
+        )
+
+    def _plausible(self, kind: str, state: StateDocument) -> bool:
+        """False for a reading that cannot be true; logs the start and the end of a run of them."""
+        reason = problem(state, self.wall_clock())
+        if reason is None and isinstance(state, WallboxData):
+            reason = counter_problem(state) or (
+                None if self._resuming else rise_problem(self.session, state, state.ts)
+            )
+        if reason is not None:
+            if kind not in self._implausible:
+                self.log.warning("history ignores implausible %s readings: %s", kind, reason)
+            self._implausible[kind] = reason
+            return False
+        if self._implausible.pop(kind, None) is not None:
+            self.log.info("history takes %s readings again", kind)
+        return True
 
     def _count(self, before: Session | None, after: Session) -> None:
         base = before if before is not None and before.open else None
@@ -190,6 +276,7 @@ class History:
     # --- reading -------------------------------------------------------------------------------------
 
     def _readable(self) -> HistoryStore:
+        self._retry_if_due()
         if self.store is None:
             raise HistoryUnavailable(self.error or "no history")
         return self.store
@@ -217,6 +304,7 @@ class History:
 
     def totals(self) -> SessionTotals | None:
         """All sessions as stored (for `P/api/state` and Home Assistant); None without the file."""
+        self._retry_if_due()
         if self.store is None:
             return None
         try:

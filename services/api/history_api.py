@@ -15,6 +15,10 @@ from services.api.history import History, HistoryUnavailable
 from services.history.sessions import Session, Tariff
 
 MAX_PAGE_SIZE = 200
+# Dates a query may name: every local midnight between them, and the day after `to`, is a valid time
+# on every platform and in every time zone (year 1 and 9999-12-31 are not).
+FIRST_DATE = date(1970, 1, 2)
+LAST_DATE = date(9999, 12, 30)
 CSV_MAX_ROWS = 100_000
 HOUR = 3600.0
 
@@ -52,6 +56,7 @@ def session_document(session: Session, tariff: Tariff) -> dict[str, Any]:
         "soc_end": session.soc_end,
         "phases": sorted(session.phases),
         "peak_power_w": round(session.peak_power_w, 1),
+        "end_estimated": session.end_estimated,
     }
 
 
@@ -80,6 +85,11 @@ def _energy(sums: Session, tariff: Tariff) -> dict[str, Any]:
 
 def period(start: date | None, end: date | None) -> tuple[float | None, float | None]:
     """Unix seconds from the start of `start` to the end of `end` (both local days, inclusive)."""
+    for name, day in (("from", start), ("to", end)):
+        if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+            raise HTTPException(
+                status_code=422, detail=f"'{name}' {day} is out of range: {FIRST_DATE} to {LAST_DATE}"
+            )
     if start is not None and end is not None and end < start:
         raise HTTPException(status_code=422, detail="'to' is before 'from'")
     since = _local_midnight(start) if start else None

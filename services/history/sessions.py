@@ -2,7 +2,9 @@
 
 The energy of each step is the rise of the wallbox's `charged_energy`; it is split by source with the
 readings of that moment: grid import goes to the car first (the conservative choice: what the house
-imports while the car charges is the car's), then home-battery discharge, the rest is solar.
+imports while the car charges is the car's), then home-battery discharge, the rest is solar. How the
+counter is read (noise, resets, impossible rises) is in `counters.py`; a restart of the gateway in
+`resume.py`.
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from pvcontrol.models import CarData, CarStatus, MeterData, WallboxData
-
-COUNTER_RESET_DROP = 1.0  # Wh; a larger drop of charged_energy means the wallbox restarted its count
+from services.history.counters import counter_problem, is_reset, most_energy
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,11 @@ class Session:
     phases: frozenset[int] = field(default_factory=frozenset)
     soc_start: float | None = None
     soc_end: float | None = None
-    # the wallbox counter at the last step, so a restart of this service resumes where it was
+    # the wallbox counters at the last step (one reading), so a restart of this service resumes where it was
     last_charged_energy: float | None = None
+    last_total_energy: float | None = None
+    # the session ended while the gateway was down: `ended_at` is estimated (see resume.py)
+    end_estimated: bool = False
     id: int | None = None  # set by the store
 
     @property
@@ -67,23 +71,33 @@ def step(
 ) -> Session | None:
     """The session after one wallbox state (`None` when no car is plugged in and none was open).
 
-    An unplug closes the open session (the caller stores it and gets None next time)."""
-    if wallbox.error:
-        return session  # a repeated old reading: nothing new happened
+    An unplug closes the open session (the caller stores it and gets None next time). A state whose
+    counters cannot be true changes nothing."""
+    if wallbox.error or counter_problem(wallbox) is not None:
+        return session  # a repeated old reading, or a broken one: nothing new happened
     if not plugged(wallbox):
         if session is None or not session.open:
             return None
-        return replace(session, ended_at=at, updated_at=at, soc_end=_soc(car, session.soc_end))
+        ended = max(at, session.updated_at)
+        return replace(session, ended_at=ended, updated_at=ended, soc_end=_soc(car, session.soc_end))
     if session is None or not session.open:
+        charged, total = counters(wallbox)
         session = Session(
-            started_at=at, soc_start=_soc(car, None), last_charged_energy=wallbox.charged_energy
+            started_at=at,
+            updated_at=at,
+            soc_start=_soc(car, None),
+            last_charged_energy=charged,
+            last_total_energy=total,
         )
-    added = _added_energy(session.last_charged_energy, wallbox.charged_energy)
+    counted = _added_energy(session, wallbox, at)
+    if counted is None:
+        return session  # a rise no charger can make
+    added, (charged, total) = counted
     pv, battery, grid = _split(added, wallbox.power, meter)
     phases = session.phases | {wallbox.phases_out} if wallbox.phases_out else session.phases
     return replace(
         session,
-        updated_at=at,
+        updated_at=max(at, session.updated_at),
         energy_wh=session.energy_wh + added,
         pv_wh=session.pv_wh + pv,
         battery_wh=session.battery_wh + battery,
@@ -92,7 +106,28 @@ def step(
         phases=phases,
         soc_start=session.soc_start if session.soc_start is not None else _soc(car, None),
         soc_end=_soc(car, session.soc_end),
-        last_charged_energy=wallbox.charged_energy,
+        last_charged_energy=charged,
+        last_total_energy=total,
+    )
+
+
+Counters = tuple[float | None, float | None]  # (charged_energy, total_energy) of one reading
+
+
+def counters(wallbox: WallboxData) -> Counters:
+    """The session's record of the wallbox's counters at this reading (no lifetime register: None)."""
+    return wallbox.charged_energy, wallbox.total_energy if wallbox.total_energy > 0 else None
+
+
+def rise_problem(session: Session | None, wallbox: WallboxData, at: float) -> str | None:
+    """Why this reading's rise of `charged_energy` cannot be true, or None (for the caller's log)."""
+    if session is None or not session.open or not plugged(wallbox):
+        return None
+    if _added_energy(session, wallbox, at) is not None:
+        return None
+    return (
+        f"charged_energy rose from {session.last_charged_energy:g} to {wallbox.charged_energy:g} Wh "
+        f"in {at - session.updated_at:.0f} s"
     )
 
 
@@ -102,13 +137,24 @@ def _soc(car: CarData | None, default: float | None) -> float | None:
     return car.soc
 
 
-def _added_energy(previous: float | None, current: float) -> float:
+def _added_energy(session: Session, wallbox: WallboxData, at: float) -> tuple[float, Counters] | None:
+    """(Wh to add, the counters to remember); None when the rise is more than a charger can make."""
+    previous = session.last_charged_energy
     if previous is None:
-        return 0.0
-    increase = current - previous
-    if increase < -COUNTER_RESET_DROP:
-        return max(current, 0.0)
-    return max(increase, 0.0)
+        return 0.0, counters(wallbox)
+    kept = previous, session.last_total_energy
+    current = wallbox.charged_energy
+    if at < session.updated_at:
+        return 0.0, kept  # an older reading arriving late: the count has moved on since
+    if current < previous:
+        if not is_reset(previous, current):
+            return 0.0, kept  # noise: keep the highest count, so the way back up is not counted twice
+        added = current  # the wallbox restarted its count under a car that stayed plugged in
+    else:
+        added = current - previous
+    if added > most_energy(at - session.updated_at):
+        return None
+    return added, counters(wallbox)
 
 
 def _split(energy: float, car_power: float, meter: MeterData | None) -> tuple[float, float, float]:

@@ -46,16 +46,33 @@ MIGRATIONS: Sequence[str] = (
         power_car REAL NOT NULL
     );
     """,
+    """
+    ALTER TABLE sessions ADD COLUMN last_total_energy REAL;
+    ALTER TABLE sessions ADD COLUMN end_estimated INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 SESSION_COLUMNS = (
     "id, started_at, ended_at, updated_at, energy_wh, pv_wh, battery_wh, grid_wh, peak_power_w, phases, "
-    "soc_start, soc_end, last_charged_energy"
+    "soc_start, soc_end, last_charged_energy, last_total_energy, end_estimated"
 )
+# SQLite's own verdict that the file is damaged; every other error (locked, read-only, disk full, I/O,
+# permissions) says nothing about the file and may pass.
+CORRUPTION = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+OPEN_BUSY_TIMEOUT = 0.2  # s: a locked file is retried by the caller, not waited for while states queue up
+BUSY_TIMEOUT_MS = 2000  # once open: how long a write waits for another connection
 
 
 class HistoryError(Exception):
-    """The history file cannot be used (corrupt, locked, unreadable); the message says which and why."""
+    """The history file cannot be used; the message says why.
+
+    `corrupt`: the file is damaged (only then may it be set aside). `transient`: it may work later
+    (locked, read-only, disk full, I/O error). Neither: a file from a newer version."""
+
+    def __init__(self, message: str, *, corrupt: bool = False, transient: bool = False) -> None:
+        super().__init__(message)
+        self.corrupt = corrupt
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -74,32 +91,62 @@ class HistoryStore:
         self.set_aside: Path | None = None  # where a corrupt file was moved, if it was
         try:
             self._db = self._open()
-        except sqlite3.DatabaseError as e:
-            if not start_fresh_if_corrupt or "locked" in str(e):
-                raise HistoryError(f"history file {path} cannot be used: {e}") from e
+        except HistoryError as e:
+            if not (e.corrupt and start_fresh_if_corrupt):
+                raise
             aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-            path.rename(aside)
+            try:
+                path.rename(aside)
+            except OSError as moved:
+                raise HistoryError(f"{e}; cannot set it aside: {moved}", transient=True) from moved
             self._db = self._open()
             self.set_aside = aside
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=2.0, isolation_level=None, check_same_thread=False)
+        """The connection, or a HistoryError that says whether the file is corrupt or may work later."""
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA quick_check").fetchone()
-            self._migrate(db)
-        except sqlite3.DatabaseError:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(
+                self.path, timeout=OPEN_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as e:
+            raise HistoryError(f"history file {self.path} cannot be opened: {e}", transient=True) from e
+        try:
+            self._prepare(db)
+        except BaseException:
             db.close()
             raise
         return db
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise HistoryError(f"history file {self.path} is corrupt: {check}", corrupt=True)
+            self._migrate(db)
+            # A file SQLite could open only read-only, or another writer's lock, would fail every save
+            # of this connection: fail now, so the caller tries again later with a new one.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                db.execute(f"PRAGMA user_version = {version}")  # a write, rolled back
+            finally:
+                db.execute("ROLLBACK")
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except sqlite3.Error as e:
+            corrupt = (getattr(e, "sqlite_errorcode", 0) or 0) & 0xFF in CORRUPTION
+            kind = "is corrupt" if corrupt else "cannot be used now"
+            raise HistoryError(
+                f"history file {self.path} {kind}: {e}", corrupt=corrupt, transient=not corrupt
+            ) from e
 
     @staticmethod
     def _migrate(db: sqlite3.Connection) -> None:
         version = int(db.execute("PRAGMA user_version").fetchone()[0])
         if version > len(MIGRATIONS):
-            raise sqlite3.DatabaseError(f"schema version {version} is newer than this pv-control knows")
+            raise HistoryError(f"history file schema version {version} is newer than this pv-control knows")
         for number in range(version, len(MIGRATIONS)):
             # One script, one transaction: a migration is applied whole or not at all.
             db.executescript(f"BEGIN; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;")
@@ -127,19 +174,21 @@ class HistoryStore:
             session.soc_start,
             session.soc_end,
             session.last_charged_energy,
+            session.last_total_energy,
+            int(session.end_estimated),
         )
         with _transaction(self._db):
             if session.id is None:
                 cursor = self._db.execute(
                     f"INSERT INTO sessions ({SESSION_COLUMNS.removeprefix('id, ')}) "  # noqa: S608 - constants
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     values,
                 )
                 return _with_id(session, cursor.lastrowid)
             self._db.execute(
                 "UPDATE sessions SET started_at=?, ended_at=?, updated_at=?, energy_wh=?, pv_wh=?, "
                 "battery_wh=?, grid_wh=?, peak_power_w=?, phases=?, soc_start=?, soc_end=?, "
-                "last_charged_energy=? WHERE id=?",
+                "last_charged_energy=?, last_total_energy=?, end_estimated=? WHERE id=?",
                 (*values, session.id),
             )
         return session
@@ -234,7 +283,8 @@ def _period(since: float | None, until: float | None) -> tuple[str, tuple[float,
 
 
 def _session(row: tuple[Any, ...]) -> Session:
-    (id_, started, ended, updated, energy, pv, battery, grid, peak, phases, soc_start, soc_end, last) = row
+    (id_, started, ended, updated, energy, pv, battery, grid, peak, phases, soc_start, soc_end, *counts) = row
+    last_charged, last_total, estimated = counts
     return Session(
         id=id_,
         started_at=started,
@@ -248,7 +298,9 @@ def _session(row: tuple[Any, ...]) -> Session:
         phases=frozenset(int(p) for p in phases.split(",") if p),
         soc_start=soc_start,
         soc_end=soc_end,
-        last_charged_energy=last,
+        last_charged_energy=last_charged,
+        last_total_energy=last_total,
+        end_estimated=bool(estimated),
     )
 
 
