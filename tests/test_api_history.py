@@ -74,11 +74,20 @@ def meter(probe: MqttProbe, *, pv: float, grid: float, ts: float | None = None, 
     )
 
 
-def wallbox(probe: MqttProbe, *, car_status: int, energy: float, power: float = 0.0, phases: int = 0) -> None:
+def wallbox(
+    probe: MqttProbe,
+    *,
+    car_status: int,
+    energy: float,
+    power: float = 0.0,
+    phases: int = 0,
+    ago: float = 0.0,
+) -> None:
+    """A wallbox state stamped `ago` s in the past (energy rises must be ones a charger can make)."""
     probe.publish_json(
         f"{probe.prefix}/wallbox/state",
         {
-            "ts": time.time(),
+            "ts": time.time() - ago,
             "car_status": car_status,
             "charged_energy": energy,
             "power": power,
@@ -112,14 +121,14 @@ def test_a_session_from_plug_in_to_unplug(
         probe.publish_json(f"{prefix}/car/state", {"ts": time.time(), "soc": 40})
         meter(probe, pv=6000, grid=0)
         wait_until(lambda: httpx.get(f"{url}{API}").json()["meter"]["power_pv"] == 6000)
-        wallbox(probe, car_status=2, energy=0, power=4000, phases=3)
+        wallbox(probe, car_status=2, energy=0, power=4000, phases=3, ago=300)
         wait_until(lambda: only_session(url, 0))
-        wallbox(probe, car_status=2, energy=1000, power=4000, phases=3)  # all solar
+        wallbox(probe, car_status=2, energy=1000, power=4000, phases=3, ago=200)  # all solar
         wait_until(lambda: only_session(url, 1000))
         meter(probe, pv=1000, grid=3000)
         wait_until(lambda: httpx.get(f"{url}{API}").json()["meter"]["power_grid"] == 3000)
         probe.publish_json(f"{prefix}/car/state", {"ts": time.time(), "soc": 55})
-        wallbox(probe, car_status=2, energy=2000, power=4000, phases=1)  # 3/4 from the grid
+        wallbox(probe, car_status=2, energy=2000, power=4000, phases=1, ago=100)  # 3/4 from the grid
         wait_until(lambda: only_session(url, 2000))
         wallbox(probe, car_status=1, energy=2000)
         done = wait_until(lambda: closed_session(url, 2000))
@@ -160,9 +169,9 @@ def test_a_session_survives_kill_9_of_the_gateway(
 ) -> None:
     meter(probe, pv=0, grid=5000)
     with gateway_process(mqtt_broker, prefix, tmp_path) as (url, process):
-        wallbox(probe, car_status=2, energy=100, power=3000, phases=3)
+        wallbox(probe, car_status=2, energy=100, power=3000, phases=3, ago=300)
         first = wait_until(lambda: only_session(url, 0))
-        wallbox(probe, car_status=2, energy=600, power=3000, phases=3)
+        wallbox(probe, car_status=2, energy=600, power=3000, phases=3, ago=200)
         wait_until(lambda: only_session(url, 500))  # in memory; saved only every 30 s
         process.terminate(signal.SIGKILL)
 
@@ -327,8 +336,8 @@ def test_session_totals_on_the_gateway_state_and_home_assistant(
         with gateway(mqtt_broker, prefix, tmp_path):
             ha.wait_json(f"{prefix}/api/state", lambda s: s["sessions"] == {**EMPTY_TOTALS})
             meter(ha, pv=0, grid=2000)
-            wallbox(ha, car_status=2, energy=0, power=2000, phases=1)
-            wallbox(ha, car_status=2, energy=1000, power=2000, phases=1)
+            wallbox(ha, car_status=2, energy=0, power=2000, phases=1, ago=200)
+            wallbox(ha, car_status=2, energy=1000, power=2000, phases=1, ago=100)
             wallbox(ha, car_status=1, energy=1000)
             state = ha.wait_json(f"{prefix}/api/state", lambda s: s["sessions"]["energy_wh"] == 1000)
             assert state["sessions"] == {

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from pvcontrol.models import CarData, CarStatus, MeterData, WallboxData
+from services.history.resume import resume
 from services.history.samples import MinuteAverages
 from services.history.sessions import Session, Tariff, step
 from services.history.store import MIGRATIONS, HistoryError, HistoryStore, PowerSample
+from tests.file_faults import fill, full_disk, locked, read_only
 
 PLUGGED, CHARGING, UNPLUGGED = CarStatus.WaitingForVehicle, CarStatus.Charging, CarStatus.NoVehicle
 
@@ -65,11 +69,12 @@ def test_a_session_runs_from_plug_in_to_unplug() -> None:
     assert step(session, wb(UNPLUGGED), meter(), None, at=900) is None
 
 
-def test_a_wallbox_counter_restart_adds_the_new_count() -> None:
+def test_a_wallbox_counter_restart_adds_the_new_count_once_the_count_goes_on_from_it() -> None:
     session = step(None, wb(CHARGING, 5000, 2000), meter(-3000), None, at=0)
     session = step(session, wb(CHARGING, 300, 2000), meter(-3000), None, at=30)
+    session = step(session, wb(CHARGING, 310, 2000), meter(-3000), None, at=40)  # goes on from 300
     assert session is not None
-    assert session.energy_wh == pytest.approx(300)
+    assert session.energy_wh == pytest.approx(310)
 
 
 def test_without_a_meter_reading_energy_counts_as_bought() -> None:
@@ -166,3 +171,197 @@ def test_minute_averages() -> None:
     assert averages.add(30, pv=2000, grid=-100, battery=0, consumption=600) is None
     sample = averages.add(61, pv=0, grid=0, battery=0, consumption=0)
     assert sample == PowerSample(0, 1500, -50, 0, 550, 690)
+
+
+# --- the counters: noise is not a reset, a broken counter is not energy (issue 14, item 5 and 7) ----------
+
+
+def fold(readings: Sequence[tuple[float, float]]) -> Session:
+    """Plug in, one wallbox state per (at, charged_energy), unplug; the closed session."""
+    session = None
+    for at, charged in readings:
+        state = wb(CHARGING, charged, power=11000, phases=3)
+        session = step(session, state, meter(grid=11000), None, at)
+    session = step(session, wb(UNPLUGGED), meter(), None, readings[-1][0] + 10)
+    assert session is not None
+    assert not session.open
+    return session
+
+
+@pytest.mark.parametrize(
+    ("readings", "expected"),
+    [
+        pytest.param([(0, 0), (1800, 5000), (1810, 4990), (1820, 5010)], 5010, id="late-reading-10Wh-lower"),
+        pytest.param([(0, 0), (1800, 5000), (1790, 4800), (1820, 5010)], 5010, id="older-timestamp"),
+        pytest.param([(0, 0), (60, 150), (70, 60), (80, 170)], 170, id="90Wh-back-at-the-start"),
+        pytest.param([(0, 0), (1800, 5000), (1830, 3), (1840, 40)], 5040, id="reset-to-near-zero"),
+        pytest.param([(0, 0), (3600, 10000), (5400, 6000), (5410, 6030)], 16030, id="reset-large-drop"),
+        pytest.param([(0, 0), (3600, 10000), (3630, 7000), (3640, 7030)], 10030, id="reset-to-a-new-base"),
+    ],
+)
+def test_late_or_jittering_counters_are_noise_and_a_real_reset_adds_the_new_count(
+    readings: Sequence[tuple[float, float]], expected: float
+) -> None:
+    assert fold(readings).energy_wh == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "absurd", [1e308, 1.7e308, 2_000_000.0, 600_000.0], ids=["1e308", "1.7e308", "2MWh", "600kWh-in-10s"]
+)
+def test_a_counter_no_charger_can_produce_adds_nothing(absurd: float) -> None:
+    readings = [(0, 0), (1800, 5000), (1810, absurd), (1820, 0), (1830, absurd), (1840, 5020), (1850, 5030)]
+    session = fold(readings)
+    # A glitch is forgotten once the count goes on from before it
+    assert session.energy_wh == pytest.approx(5030)
+    assert math.isfinite(session.grid_wh)
+
+
+# --- after the gateway was down (issue 14, item 6) -----------------------------------------------------
+
+# As saved before a `kill -9`: plugged in at 0 with the register at 10,000 Wh, 290 Wh by 348 s at 3 kW.
+SAVED = Session(
+    id=7,
+    started_at=0,
+    updated_at=348,
+    energy_wh=290,
+    grid_wh=290,
+    peak_power_w=3000,
+    last_charged_energy=290,
+    last_total_energy=10_290,
+)
+
+
+def now_reads(status: CarStatus, charged: float, total: float) -> WallboxData:
+    power = 3000.0 if status == CHARGING else 0.0
+    return WallboxData(ts=0, car_status=status, charged_energy=charged, total_energy=total, power=power)
+
+
+@pytest.mark.parametrize(
+    ("charged", "total", "energy", "ended_at"),
+    [
+        pytest.param(0, 10_600, 600, 720, id="register-rose-310Wh-count-cleared"),
+        pytest.param(600, 0, 600, 720, id="no-register-count-still-shown"),
+        pytest.param(0, 0, 290, 348, id="no-register-count-cleared-not-recoverable"),
+        pytest.param(0, 1e9, 290, 348, id="register-jumped-beyond-a-charger"),
+    ],
+)
+def test_a_car_unplugged_while_the_gateway_was_down_ends_with_the_counters(
+    charged: float, total: float, energy: float, ended_at: float
+) -> None:
+    ended, current = resume(SAVED, now_reads(UNPLUGGED, charged, total), meter(), None, at=1000)
+    assert current is None
+    assert ended is not None
+    assert ended.id == 7
+    assert (ended.energy_wh, ended.grid_wh) == pytest.approx((energy, energy))
+    assert ended.ended_at == pytest.approx(ended_at)  # the last save + the missing energy at peak power
+    assert ended.end_estimated
+
+
+def test_the_estimated_end_is_never_after_the_gateway_saw_the_car_gone() -> None:
+    ended, _ = resume(SAVED, now_reads(UNPLUGGED, 0, 10_600), meter(), None, at=400)
+    assert ended is not None
+    assert ended.ended_at == 400
+
+
+@pytest.mark.parametrize(
+    ("charged", "total", "old", "new"),
+    [
+        pytest.param(260, 10_860, 600, 260, id="register-says-the-count-began-anew"),
+        pytest.param(5, 0, 290, 5, id="no-register-count-near-zero"),
+    ],
+)
+def test_another_session_while_the_gateway_was_down_is_not_merged(
+    charged: float, total: float, old: float, new: float
+) -> None:
+    ended, current = resume(SAVED, now_reads(CHARGING, charged, total), meter(), None, at=1000)
+    assert ended is not None
+    assert current is not None
+    assert ended.energy_wh == pytest.approx(old)
+    assert ended.end_estimated
+    assert (current.id, current.open, current.started_at) == (None, True, 1000)
+    assert (current.energy_wh, current.grid_wh) == pytest.approx((new, new))
+    following = step(current, now_reads(CHARGING, charged + 10, total + 10), meter(), None, at=1010)
+    assert following is not None
+    assert following.energy_wh == pytest.approx(new + 10)
+
+
+def test_the_same_car_still_charging_goes_on() -> None:
+    ended, current = resume(SAVED, now_reads(CHARGING, 1600, 11_600), meter(grid=3000), None, at=1000)
+    assert ended is None
+    assert current is not None
+    assert (current.id, current.open) == (7, True)
+    assert current.energy_wh == pytest.approx(1600)
+
+
+# --- a file that cannot be used now is not a corrupt file (issue 14, item 7) -----------------------------
+
+
+def healthy_file(path: Path) -> None:
+    store = HistoryStore(path)
+    store.save(Session(started_at=1, ended_at=2, updated_at=2, energy_wh=1000))
+    store.close()
+
+
+def assert_kept_and_usable(path: Path) -> None:
+    assert [p.name for p in path.parent.iterdir() if ".corrupt-" in p.name] == []
+    store = HistoryStore(path)
+    assert [s.energy_wh for s in store.sessions()] == [1000]
+    store.close()
+
+
+def test_a_full_disk_at_start_is_not_corruption(tmp_path: Path) -> None:
+    with full_disk(tmp_path / "small") as filler:
+        path = filler.parent / "history.sqlite"
+        healthy_file(path)
+        fill(filler)
+        with pytest.raises(HistoryError) as refused:
+            HistoryStore(path, start_fresh_if_corrupt=True)
+        assert (refused.value.transient, refused.value.corrupt) == (True, False)
+        filler.unlink()
+        assert_kept_and_usable(path)
+
+
+def test_a_read_only_file_is_not_corruption_and_opens_once_writable(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    healthy_file(path)
+    with read_only(path), pytest.raises(HistoryError, match="readonly") as refused:
+        # SQLite would open it read-only, and every save would fail: refused at once instead
+        HistoryStore(path, start_fresh_if_corrupt=True)
+    assert (refused.value.transient, refused.value.corrupt) == (True, False)
+    assert_kept_and_usable(path)
+
+
+def test_a_locked_file_is_not_corruption(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    healthy_file(path)
+    with locked(path), pytest.raises(HistoryError, match="locked") as refused:
+        HistoryStore(path, start_fresh_if_corrupt=True)
+    assert (refused.value.transient, refused.value.corrupt) == (True, False)
+    assert_kept_and_usable(path)
+
+
+def test_a_file_from_a_newer_version_is_not_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(HistoryError, match="newer") as refused:
+        HistoryStore(path, start_fresh_if_corrupt=True)
+    assert (refused.value.transient, refused.value.corrupt) == (False, False)
+    assert [p.name for p in tmp_path.iterdir()] == ["history.sqlite"]
+
+
+def test_a_file_of_schema_2_gains_the_counters_of_a_resumed_session(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(MIGRATIONS[0] + ";" + MIGRATIONS[1] + "; PRAGMA user_version = 2;")
+        db.execute("INSERT INTO sessions (started_at, updated_at, last_charged_energy) VALUES (1, 2, 30)")
+    store = HistoryStore(path)
+    resumed = store.open_session()
+    assert resumed is not None
+    assert (resumed.last_charged_energy, resumed.last_total_energy, resumed.end_estimated) == (
+        30,
+        None,
+        False,
+    )
+    store.save(Session(**{**resumed.__dict__, "last_total_energy": 5000.0, "end_estimated": True}))
+    assert HistoryStore(path).sessions()[0].last_total_energy == 5000

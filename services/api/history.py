@@ -36,6 +36,7 @@ PRUNE_INTERVAL = 3600.0  # s between deletions of old power samples
 DAY = 86400.0
 FIRST_RETRY = 1.0  # s until a file that could not be opened is tried again, doubling up to
 LAST_RETRY = 60.0
+CALM = 60.0  # s of plausible readings that end a run of implausible ones
 
 SESSION_ENERGY = Counter(
     "pvcontrol_sessions_energy_wh",
@@ -84,7 +85,7 @@ class History:
         self._retry_at: float | None = None  # when to try opening the file again (None: not again)
         self._retry_wait = FIRST_RETRY
         self._unavailable_since: float | None = None
-        self._implausible: dict[str, str] = {}  # kind -> the problem that started the current run
+        self._implausible: dict[str, float] = {}  # kind -> when the last implausible one came
 
     @property
     def path(self) -> Path:
@@ -189,6 +190,7 @@ class History:
                 self._ended(self._save(ended))
                 before = None
         else:
+            self._report("wallbox energy", rise_problem(before, state, state.ts))
             after = step(before, state, self._meter, self._car, state.ts)
         if after is None:
             self.session = None
@@ -213,20 +215,24 @@ class History:
         )
 
     def _plausible(self, kind: str, state: StateDocument) -> bool:
-        """False for a reading that cannot be true; logs the start and the end of a run of them."""
+        """False for a reading that cannot be true."""
         reason = problem(state, self.wall_clock())
         if reason is None and isinstance(state, WallboxData):
-            reason = counter_problem(state) or (
-                None if self._resuming else rise_problem(self.session, state, state.ts)
-            )
+            reason = counter_problem(state)
+        self._report(kind, reason)
+        return reason is None
+
+    def _report(self, kind: str, reason: str | None) -> None:
+        """One log line at the start and one at the end of a run of implausible readings (a run ends after
+        `CALM` of plausible ones, so a source flapping between good and absurd is not a line each)."""
+        now = self.clock()
         if reason is not None:
             if kind not in self._implausible:
                 self.log.warning("history ignores implausible %s readings: %s", kind, reason)
-            self._implausible[kind] = reason
-            return False
-        if self._implausible.pop(kind, None) is not None:
+            self._implausible[kind] = now
+        elif kind in self._implausible and now - self._implausible[kind] >= CALM:
+            del self._implausible[kind]
             self.log.info("history takes %s readings again", kind)
-        return True
 
     def _count(self, before: Session | None, after: Session) -> None:
         base = before if before is not None and before.open else None

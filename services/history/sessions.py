@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from pvcontrol.models import CarData, CarStatus, MeterData, WallboxData
-from services.history.counters import counter_problem, is_reset, most_energy
+from services.history.counters import Counted, Jump, count, counter_problem, register
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Session:
     last_total_energy: float | None = None
     # the session ended while the gateway was down: `ended_at` is estimated (see resume.py)
     end_estimated: bool = False
+    jump: Jump | None = None  # a reading that did not follow from the count (not stored: one reading)
     id: int | None = None  # set by the store
 
     @property
@@ -81,18 +82,15 @@ def step(
         ended = max(at, session.updated_at)
         return replace(session, ended_at=ended, updated_at=ended, soc_end=_soc(car, session.soc_end))
     if session is None or not session.open:
-        charged, total = counters(wallbox)
         session = Session(
             started_at=at,
             updated_at=at,
             soc_start=_soc(car, None),
-            last_charged_energy=charged,
-            last_total_energy=total,
+            last_charged_energy=wallbox.charged_energy,
+            last_total_energy=register(wallbox),
         )
-    counted = _added_energy(session, wallbox, at)
-    if counted is None:
-        return session  # a rise no charger can make
-    added, (charged, total) = counted
+    counted = _count(session, wallbox, at)
+    added = counted.added
     pv, battery, grid = _split(added, wallbox.power, meter)
     phases = session.phases | {wallbox.phases_out} if wallbox.phases_out else session.phases
     return replace(
@@ -106,29 +104,17 @@ def step(
         phases=phases,
         soc_start=session.soc_start if session.soc_start is not None else _soc(car, None),
         soc_end=_soc(car, session.soc_end),
-        last_charged_energy=charged,
-        last_total_energy=total,
+        last_charged_energy=counted.charged,
+        last_total_energy=counted.total,
+        jump=counted.jump,
     )
-
-
-Counters = tuple[float | None, float | None]  # (charged_energy, total_energy) of one reading
-
-
-def counters(wallbox: WallboxData) -> Counters:
-    """The session's record of the wallbox's counters at this reading (no lifetime register: None)."""
-    return wallbox.charged_energy, wallbox.total_energy if wallbox.total_energy > 0 else None
 
 
 def rise_problem(session: Session | None, wallbox: WallboxData, at: float) -> str | None:
-    """Why this reading's rise of `charged_energy` cannot be true, or None (for the caller's log)."""
-    if session is None or not session.open or not plugged(wallbox):
+    """Why this reading's rise of `charged_energy` is not taken as energy, or None (for a log line)."""
+    if session is None or not session.open or not plugged(wallbox) or counter_problem(wallbox):
         return None
-    if _added_energy(session, wallbox, at) is not None:
-        return None
-    return (
-        f"charged_energy rose from {session.last_charged_energy:g} to {wallbox.charged_energy:g} Wh "
-        f"in {at - session.updated_at:.0f} s"
-    )
+    return _count(session, wallbox, at).why
 
 
 def _soc(car: CarData | None, default: float | None) -> float | None:
@@ -137,24 +123,10 @@ def _soc(car: CarData | None, default: float | None) -> float | None:
     return car.soc
 
 
-def _added_energy(session: Session, wallbox: WallboxData, at: float) -> tuple[float, Counters] | None:
-    """(Wh to add, the counters to remember); None when the rise is more than a charger can make."""
-    previous = session.last_charged_energy
-    if previous is None:
-        return 0.0, counters(wallbox)
-    kept = previous, session.last_total_energy
-    current = wallbox.charged_energy
-    if at < session.updated_at:
-        return 0.0, kept  # an older reading arriving late: the count has moved on since
-    if current < previous:
-        if not is_reset(previous, current):
-            return 0.0, kept  # noise: keep the highest count, so the way back up is not counted twice
-        added = current  # the wallbox restarted its count under a car that stayed plugged in
-    else:
-        added = current - previous
-    if added > most_energy(at - session.updated_at):
-        return None
-    return added, counters(wallbox)
+def _count(session: Session, wallbox: WallboxData, at: float) -> Counted:
+    return count(
+        session.last_charged_energy, session.last_total_energy, session.updated_at, session.jump, wallbox, at
+    )
 
 
 def _split(energy: float, car_power: float, meter: MeterData | None) -> tuple[float, float, float]:
