@@ -193,7 +193,7 @@ def fold(readings: Sequence[tuple[float, float]]) -> Session:
     [
         pytest.param([(0, 0), (1800, 5000), (1810, 4990), (1820, 5010)], 5010, id="late-reading-10Wh-lower"),
         pytest.param([(0, 0), (1800, 5000), (1790, 4800), (1820, 5010)], 5010, id="older-timestamp"),
-        pytest.param([(0, 0), (1800, 5000), (1810, 4800), (1820, 4850), (1830, 5010)], 5010, id="two-late-ones"),
+        pytest.param([(0, 0), (1800, 5000), (1810, 4800), (1820, 4850), (1830, 5010)], 5010, id="2-late"),
         pytest.param([(0, 0), (60, 150), (70, 60), (80, 170)], 170, id="90Wh-back-at-the-start"),
         pytest.param([(0, 0), (1800, 5000), (1830, 3), (1840, 40)], 5040, id="reset-to-near-zero"),
         pytest.param([(0, 0), (3600, 10000), (5400, 6000), (5410, 6030)], 16030, id="reset-large-drop"),

@@ -110,7 +110,7 @@ class History:
             )
             return
         self.store, self.session, self._resuming, self.error = store, session, session is not None, None
-        self._retry_at = None
+        self._retry_at, self._retry_wait = None, FIRST_RETRY
         if self._unavailable_since is not None:
             self.log.info(
                 "history file %s usable again after %.0f s", self.path, self.clock() - self._unavailable_since

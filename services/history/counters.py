@@ -64,7 +64,6 @@ class Jump:
     """A reading that did not follow from the count, waiting for the next one to tell."""
 
     charged: float
-    total: float | None
     at: float
     since: float  # when the count was last taken
 
@@ -91,9 +90,8 @@ def count(
     at: float,
 ) -> Counted:
     """The energy of one reading after a count of `charged` taken at `counted_at` (`jump`: one pending)."""
-    taken = Counted(0.0, wallbox.charged_energy, register(wallbox))
     if charged is None:
-        return taken
+        return Counted(0.0, wallbox.charged_energy, register(wallbox))
     kept = Counted(0.0, charged, total, jump)
     if at < counted_at or (jump is not None and at < jump.at):
         return kept  # an older reading arriving late: the count has moved on since
@@ -113,4 +111,4 @@ def count(
     why = None
     if current > charged:
         why = f"charged_energy went from {charged:g} to {current:g} Wh in {at - last_at:.0f} s"
-    return Counted(0.0, charged, total, Jump(current, register(wallbox), at, last_at), why)
+    return Counted(0.0, charged, total, Jump(current, at, last_at), why)
