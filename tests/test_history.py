@@ -351,12 +351,18 @@ def test_a_file_from_a_newer_version_is_not_set_aside(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["history.sqlite"]
 
 
-def test_a_file_of_schema_2_gains_the_counters_of_a_resumed_session(tmp_path: Path) -> None:
+def test_a_file_of_schema_2_gains_the_counters_and_loses_sessions_of_inf(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite"
     with sqlite3.connect(path) as db:
         db.executescript(MIGRATIONS[0] + ";" + MIGRATIONS[1] + "; PRAGMA user_version = 2;")
         db.execute("INSERT INTO sessions (started_at, updated_at, last_charged_energy) VALUES (1, 2, 30)")
+        db.execute(  # what an absurd counter made of a session before
+            "INSERT INTO sessions (started_at, ended_at, updated_at, energy_wh, grid_wh, "
+            "last_charged_energy) VALUES (0, 1, 1, 1e308 * 10, 1e308 * 10, 1.7e308)"
+        )
     store = HistoryStore(path)
+    broken = store.sessions()[1]
+    assert (broken.energy_wh, broken.grid_wh, broken.last_charged_energy) == (0, 0, None)
     resumed = store.open_session()
     assert resumed is not None
     assert (resumed.last_charged_energy, resumed.last_total_energy, resumed.end_estimated) == (

@@ -49,6 +49,11 @@ MIGRATIONS: Sequence[str] = (
     """
     ALTER TABLE sessions ADD COLUMN last_total_energy REAL;
     ALTER TABLE sessions ADD COLUMN end_estimated INTEGER NOT NULL DEFAULT 0;
+    -- Earlier versions added absurd counters up to inf, which no JSON can carry: such a session's
+    -- energy is unknown, recorded as 0 rather than answered with an error forever.
+    UPDATE sessions SET energy_wh = 0, pv_wh = 0, battery_wh = 0, grid_wh = 0, last_charged_energy = NULL
+        WHERE abs(energy_wh) > 1e12 OR abs(pv_wh) > 1e12 OR abs(battery_wh) > 1e12 OR abs(grid_wh) > 1e12;
+    UPDATE sessions SET peak_power_w = 0 WHERE abs(peak_power_w) > 1e12;
     """,
 )
 
