@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pvcontrol.models import CarStatus, WallboxData
+from pvcontrol.models import CarStatus, MeterData, WallboxData
 from pvcontrol.settings import HistorySettings
 from services.api.history import FILE_NAME, History, HistoryUnavailable
 from services.history.sessions import Session
@@ -234,3 +234,18 @@ def test_out_of_range_dates_are_422(mqtt_broker: Broker, prefix: str, tmp_path: 
             assert "out of range: 1970-01-02 to 9999-12-30" in response.json()["detail"]
         widest = httpx.get(f"{url}{API}/{path}", params={"from": "1970-01-02", "to": "9999-12-30"})
         assert widest.status_code == 200
+
+
+def test_implausible_meter_readings_stay_out_of_the_power_history(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Item 7 (plausibility of what the history receives): a meter's 1e308 W is not averaged in."""
+    minute = int(time.time() // 60) * 60 - 120
+    history = History(HistorySettings(data_dir=tmp_path), logging.getLogger("test.history"))
+    history.open()
+    for offset, pv in ((1, 1000.0), (20, 1e308), (40, 3000.0), (61, 5e6), (80, 500.0)):
+        history.meter(MeterData(ts=minute + offset, power_pv=pv, power_consumption=500))
+    history.meter(MeterData(ts=minute + 121, power_pv=0, power_consumption=500))
+    samples = history.samples(0)
+    assert [(s.ts, s.power_pv) for s in samples] == [(minute, 2000), (minute + 60, 500)]
+    assert len([r for r in caplog.records if "implausible meter" in r.getMessage()]) == 1
