@@ -7,17 +7,23 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from pydantic import ValidationError
+
 from pvcontrol.device import DeviceError
 from pvcontrol.metrics import ERRORS
 from pvcontrol.models import StateDocument
+from pvcontrol.plausibility import ImplausibleReading
 from pvcontrol.service import sleep_or_stop
+from pvcontrol.throttle import Episode
 
 D = TypeVar("D", bound=StateDocument)
 
 
 class Poller(Generic[D]):
     """Calls `read` every `interval` s and `publish` with the reading, or on failure with the last
-    reading and `error` = consecutive failures (`on_failure` may replace that document)."""
+    reading and `error` = consecutive failures (`on_failure` may replace that document). An implausible
+    reading (`ImplausibleReading`, or a value no document may hold) is such a failure too, logged once
+    when the episode starts and once when it ends."""
 
     def __init__(
         self,
@@ -34,10 +40,15 @@ class Poller(Generic[D]):
         self.log = logger
         self.last: D | None = None
         self.errors = 0
+        self.implausible = Episode(logger, f"implausible {service} reading, counted as a read error")
 
     async def poll_once(self) -> D:
         try:
             data = await self._read()
+        except (ImplausibleReading, ValidationError) as e:
+            self.errors += 1
+            self.implausible.seen(str(e) if isinstance(e, ImplausibleReading) else _first_error(e))
+            data = self.on_failure()
         except DeviceError as e:
             self.errors += 1
             self.log.warning("read failed (%d in a row): %s", self.errors, e)
@@ -48,6 +59,7 @@ class Poller(Generic[D]):
             self.log.exception("read failed unexpectedly (%d in a row)", self.errors)
             data = self.on_failure()
         else:
+            self.implausible.over()
             if self.errors:
                 self.log.info("read ok again after %d failures", self.errors)
             self.errors = 0
@@ -66,3 +78,9 @@ class Poller(Generic[D]):
             started = loop.time()
             await self.poll_once()
             await sleep_or_stop(stop, interval - (loop.time() - started))
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import Counter, Gauge
 
+from pvcontrol import plausibility
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import CarData, WallboxData, now
 from pvcontrol.polling import Poller
@@ -26,10 +29,18 @@ SCHEDULE_TICK = 1.0  # s; how often a due poll is looked for
 class CarService(Service):
     name = "car"
 
-    def __init__(self, config: CarSettings, car: Car, broker: BrokerAddress, topics: Topics) -> None:
+    def __init__(
+        self,
+        config: CarSettings,
+        car: Car,
+        broker: BrokerAddress,
+        topics: Topics,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(broker, topics)
         self.config = config
         self.car = car
+        self.plausible = plausibility.SourceCheck[CarData](clock=clock, log=self.log)
         self.poller = Poller("car", self._read, self._publish, CarData, self.log)
         self.schedule = PollSchedule(config.poll_interval, now)
         self.estimate = SocEstimate(config.battery_capacity * 1000, config.charging_efficiency)
@@ -43,7 +54,7 @@ class CarService(Service):
     async def _read(self) -> CarData:
         if self.car.wakes_the_car:
             CLOUD_CALLS.inc()
-        data = await self.car.read()
+        data = self.plausible.check(await self.car.read())
         self.estimate.real(data, self.charged_energy)
         self._published_estimate = None
         return data
@@ -61,8 +72,8 @@ class CarService(Service):
 
     async def _on_wallbox_state(self, payload: bytes) -> None:
         wallbox = self.parse_state(WallboxData, payload, "wallbox")
-        if wallbox is None:
-            return
+        if wallbox is None or plausibility.problem(wallbox, now()) is not None:
+            return  # an implausible charged energy must not move the SOC estimate
         self.car.on_wallbox_state(wallbox)
         self.charged_energy = wallbox.charged_energy
         if self.car.wakes_the_car:
@@ -85,7 +96,8 @@ class CarService(Service):
                 "soc_estimated": True,
             }
         )
-        await self._publish(estimated)
+        if plausibility.problem(estimated, now()) is None:
+            await self._publish(estimated)
 
     async def _poll_when_it_matters(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -16,6 +16,9 @@ class MeterBase(Section):
     type: str
     poll_interval: float = Field(default=5.0, gt=0)
     metrics_port: int = Field(default=9101, ge=0, le=65535)
+    plant_power_limit: float = Field(
+        default=50_000.0, gt=0, description="W; a reading with a larger |power| is implausible (a read error)"
+    )
 
 
 class Meter(ABC):

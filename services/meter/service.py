@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import Any
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import MeterData, WallboxData
+from pvcontrol.plausibility import SourceCheck
 from pvcontrol.polling import Poller
 from pvcontrol.service import Service
 from pvcontrol.settings import MeterSettings, public_config
@@ -31,15 +34,26 @@ class MeterPoller(Poller[MeterData]):
 class MeterService(Service):
     name = "meter"
 
-    def __init__(self, config: MeterSettings, meter: Meter, broker: BrokerAddress, topics: Topics) -> None:
+    def __init__(
+        self,
+        config: MeterSettings,
+        meter: Meter,
+        broker: BrokerAddress,
+        topics: Topics,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(broker, topics)
         self.config = config
         self.meter = meter
-        self.poller = MeterPoller("meter", meter.read, self._publish, MeterData, self.log)
+        self.plausible = SourceCheck[MeterData](config.plant_power_limit, clock, log=self.log)
+        self.poller = MeterPoller("meter", self._read, self._publish, MeterData, self.log)
         self.link.on(topics.state("wallbox"), self._on_wallbox_state)
 
     def config_document(self) -> dict[str, Any]:
         return public_config(self.config)
+
+    async def _read(self) -> MeterData:
+        return self.plausible.check(await self.meter.read())
 
     async def _publish(self, data: MeterData) -> None:
         metrics.record(data)

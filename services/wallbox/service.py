@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.commands import CommandError, parse_bool, parse_enum, parse_int, parse_text
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, ControllerData, RelayData, WallboxData, WbError
+from pvcontrol.plausibility import SourceCheck
 from pvcontrol.polling import Poller
 from pvcontrol.service import Service, sleep_or_stop
 from pvcontrol.settings import WallboxSettings, public_config
@@ -40,11 +42,17 @@ class WallboxService(Service):
     name = "wallbox"
 
     def __init__(
-        self, config: WallboxSettings, wallbox: Wallbox, broker: BrokerAddress, topics: Topics
+        self,
+        config: WallboxSettings,
+        wallbox: Wallbox,
+        broker: BrokerAddress,
+        topics: Topics,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(broker, topics)
         self.config = config
         self.wallbox = wallbox
+        self.plausible = SourceCheck[WallboxData](clock=clock, log=self.log)
         self.relay: RelayData | None = None
         self._device_lock = asyncio.Lock()
         self._reset_task: asyncio.Task[None] | None = None
@@ -69,7 +77,7 @@ class WallboxService(Service):
     async def _read(self) -> WallboxData:
         async with self._device_lock:
             data = await self.wallbox.read()
-        return check_relay_phases(data, self.relay)
+        return check_relay_phases(self.plausible.check(data), self.relay)
 
     async def _publish(self, data: WallboxData) -> None:
         metrics.record(data)
