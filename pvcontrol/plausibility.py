@@ -40,7 +40,7 @@ REBASE_AFTER = 300.0  # s a counter must run consistently off its old series to 
 MAX_RANGE = 5_000.0  # km a car may report as cruising range
 MAX_MILEAGE = 10_000_000.0  # km on a car's odometer
 
-METER_POWERS = ("power_pv", "power_consumption", "power_grid", "power_battery")
+METER_POWERS = ("power_grid", "power_pv", "power_battery", "power_consumption")  # measured ones first
 METER_COUNTERS = ("energy_consumption", "energy_consumption_grid", "energy_consumption_pv")
 WALLBOX_COUNTERS = ("charged_energy", "total_energy")
 

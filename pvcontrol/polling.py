@@ -59,8 +59,9 @@ class Poller(Generic[D]):
             self.log.exception("read failed unexpectedly (%d in a row)", self.errors)
             data = self.on_failure()
         else:
-            self.implausible.over()
-            if self.errors:
+            if self.implausible.active:
+                self.implausible.over()  # the episode's one closing line
+            elif self.errors:
                 self.log.info("read ok again after %d failures", self.errors)
             self.errors = 0
             self.last = data
