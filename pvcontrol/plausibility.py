@@ -41,8 +41,8 @@ MAX_RANGE = 5_000.0  # km a car may report as cruising range
 MAX_MILEAGE = 10_000_000.0  # km on a car's odometer
 
 METER_POWERS = ("power_grid", "power_pv", "power_battery", "power_consumption")  # measured ones first
-METER_COUNTERS = ("energy_consumption", "energy_consumption_grid", "energy_consumption_pv")
-WALLBOX_COUNTERS = ("charged_energy", "total_energy")
+METER_COUNTERS = ("energy_consumption_grid", "energy_consumption_pv", "energy_consumption")
+WALLBOX_COUNTERS = ("total_energy", "charged_energy")  # the register first
 
 
 class ImplausibleReading(DeviceError):
@@ -221,8 +221,13 @@ class CounterTracker:
                 verdict.rebased.append(name)
         if verdict.problem is None:
             for name, value in verdict.values.items():
-                self.accepted[name] = _Mark(value, at)
                 self.candidates.pop(name, None)
+                if value == 0:
+                    # Adapters report 0 for a counter the device has not told yet (no MeterValues since
+                    # the start, a point not implemented): the next value starts the series.
+                    self.accepted.pop(name, None)
+                else:
+                    self.accepted[name] = _Mark(value, at)
         return verdict
 
     def _consistent_candidate(self, name: str, value: float, at: float) -> bool:

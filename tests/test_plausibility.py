@@ -159,6 +159,14 @@ def test_a_reading_is_committed_as_a_whole_or_not_at_all() -> None:
     assert tracker.check({"a": 1020.0, "b": 2010.0}, 10.0).problem is None
 
 
+def test_a_counter_at_zero_is_not_counting_yet_and_the_next_value_starts_the_series() -> None:
+    tracker = CounterTracker()
+    assert tracker.check({"a": 0.0}, 0.0).problem is None  # e.g. no MeterValues yet
+    assert tracker.check({"a": 1_000_000.0}, 1.0).problem is None
+    assert tracker.check({"a": 2_000_000.0}, 2.0).problem is not None  # from there on it is counted
+    assert tracker.check({"a": 1e12}, 3.0).problem is not None
+
+
 def test_noise_is_held_at_the_previous_value() -> None:
     tracker = CounterTracker()
     tracker.check({"a": 5010.0}, 0.0)
@@ -168,10 +176,11 @@ def test_noise_is_held_at_the_previous_value() -> None:
 
 def test_an_honest_rise_after_a_refused_reading_counts_from_the_last_accepted_one() -> None:
     tracker = CounterTracker()
-    tracker.check({"a": 0.0}, 0.0)
+    tracker.check({"a": 10.0}, 0.0)
     assert tracker.check({"a": 1e12}, 5.0).problem is not None
-    # 60 s after the last accepted reading, 50 kW could have delivered 1.25 kWh (+ slack, + a step)
-    assert tracker.check({"a": 2000.0}, 60.0).problem is None
+    assert tracker.check({"a": 3000.0}, 10.0).problem is not None
+    # 120 s after the last accepted reading, 50 kW could have delivered 1.67 kWh (+ slack, + a step)
+    assert tracker.check({"a": 3000.0}, 120.0).problem is None
 
 
 def test_a_replaced_meter_is_taken_as_a_new_series_after_it_ran_consistently() -> None:
