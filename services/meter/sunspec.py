@@ -2,10 +2,14 @@
 
 The SunSpec Alliance's `pysunspec2` scans the device's model list (at 40000, 0 or 50000), decodes points by
 the official model definitions and applies scale factors. Models used: 1 (common, for the log), 101-103 /
-111-113 (inverter: `W`, `WH`), 201-204 (meter: `W`, `TotWhImp`, `TotWhExp`), 802 (battery: `W`, `SoC`;
-124 `ChaState` as a fallback for the SOC). Its client is blocking: it runs in a worker thread. After any
-error the connection is closed and the next read scans again (a late answer must never be taken for the
-next one: the client does not match transaction ids).
+111-113 (inverter: `W`, `WH`), 201-204 / 211-214 (meter: `W`, `TotWhImp`, `TotWhExp`), 802 (battery: `W`,
+`SoC`; 124 `ChaState` as a fallback for the SOC); 111-113 and 211-214 are the float32 variants. Its client
+is blocking: it runs in a worker thread. After any error the connection is closed and the next read scans
+again (a late answer must never be taken for the next one: the client does not match transaction ids).
+
+The map found by a scan is checked at every read: the 'SunS' marker at its base and each used model's own
+ID and length (read with the model). A device whose map changed (a firmware update, a reboot into another
+mode) would otherwise be read at the old addresses: that read is an error and the next one scans again.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from services.meter.device import Meter, MeterBase
 
 log = logging.getLogger("pvcontrol.meter.sunspec")
 INVERTERS = (103, 102, 101, 113, 112, 111)
-METERS = (203, 204, 202, 201)
+METERS = (203, 204, 202, 201, 213, 214, 212, 211)
+MARKER = b"SunS"
 BATTERIES = (802,)
 STORAGE = (124,)
 
@@ -59,6 +64,24 @@ def _first(device: Any, ids: tuple[int, ...]) -> Any | None:
         if models:
             return models[0]
     return None
+
+
+def _check_marker(device: Any) -> None:
+    marker = device.read(device.base_addr, 2)
+    if marker != MARKER:
+        raise DeviceError(
+            f"SunSpec: the register map changed (no SunS marker at {device.base_addr}:"
+            f" {bytes(marker)[:4]!r}); scanning again"
+        )
+
+
+def _check_model(model: Any) -> None:
+    found = (model.ID.value, model.L.value)
+    if found != (model.model_id, model.model_len):
+        raise DeviceError(
+            f"SunSpec: the register map changed (model {model.model_id} at {model.model_addr} is now"
+            f" {found[0]} of length {found[1]}); scanning again"
+        )
 
 
 class SunSpecMeter(Meter):
@@ -111,9 +134,12 @@ class SunSpecMeter(Meter):
             inverter = _first(inverter_unit, INVERTERS)
             battery = _first(battery_unit, BATTERIES)
             storage = _first(battery_unit, STORAGE) if battery is None else None
+            for device in {id(d): d for d in (inverter_unit, meter_unit, battery_unit)}.values():
+                _check_marker(device)
             for model in (meter, inverter, battery, storage):
                 if model is not None:
                     model.read()
+                    _check_model(model)
             return self._decode(meter, inverter, battery, storage)
         except DeviceError:
             self._close()

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pymodbus.constants import ExcCodes
 
+from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
 from pvcontrol.models import MeterData
 from pvcontrol.mqtt_values import MqttValue, extract
+from pvcontrol.topics import Topics
+from services.meter.service import MeterService
 from services.meter.shelly import ShellyMeter, ShellyMeterConfig
 from services.meter.sunspec import SunSpecMeter, SunSpecMeterConfig
+from tests.devices.test_implausible_sources import serving
 from tests.devices.test_service_processes import config_file, state
 from tests.devices.test_service_processes_http import (
     FAULTS,
@@ -53,6 +58,56 @@ def test_sunspec_decodes_inverter_meter_and_battery_with_their_scale_factors() -
     assert data.energy_consumption_grid == 2_345_600.0  # TotWhImp 23456 x 10^2
     assert data.energy_consumption_pv == 7_654_300.0 - 3_210_000.0  # WH - TotWhExp
     assert data.energy_consumption == data.energy_consumption_grid + data.energy_consumption_pv
+
+
+def test_sunspec_float_models_of_a_hybrid_inverter_without_a_battery_model() -> None:
+    """Models 1, 113 (inverter), 120 (nameplate), 213 (meter), all float32: the AC power includes the
+    battery's, which the map does not tell apart."""
+    with FakeSunSpec(layout="float") as fake:
+        data = read(SunSpecMeter(SunSpecMeterConfig(host=fake.host, port=fake.port, timeout=1)))
+    assert (data.power_pv, data.power_grid, data.power_battery) == (3300.0, -2200.0, 0.0)
+    assert data.power_consumption == pytest.approx(1100.0)
+    assert data.energy_consumption_grid == 2_345_600.0
+    assert data.energy_consumption_pv == 7_654_300.0 - 3_210_000.0
+
+
+def sunspec_service(fake: FakeSunSpec, broker: Broker, prefix: str) -> MeterService:
+    config = SunSpecMeterConfig(host=fake.host, port=fake.port, timeout=1, poll_interval=0.05)
+    return MeterService(config, SunSpecMeter(config), BrokerAddress.parse(broker.url), Topics(prefix))
+
+
+def test_sunspec_rediscovers_a_register_map_that_changes_under_the_running_service(
+    mqtt_broker: Broker, probe: MqttProbe, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The device moves its map (no SunS marker any more): the cached addresses are not read as values
+    (they gave power_pv -6.8 GW with error 0); it is a read error until the map is back, in another
+    layout (float models), which a new scan finds."""
+    topic = f"{prefix}/meter/state"
+    with FakeSunSpec() as fake, caplog.at_level(logging.INFO, "pvcontrol.meter"):
+        service = sunspec_service(fake, mqtt_broker, prefix)
+        with serving(service):
+            first = probe.wait_json(topic, lambda s: s["error"] == 0)
+            assert (first["power_pv"], first["power_battery"]) == (4800.0, -1500.0)
+            mark = probe.mark()
+            fake.layout = "shifted"
+            probe.wait_json(topic, lambda s: s["error"] >= 4, after=mark)  # kept, then zeros (stale ts)
+            moved = probe.mark()
+            fake.layout = "float"
+            back = probe.wait_json(topic, lambda s: s["error"] == 0, after=moved)
+            assert (back["power_pv"], back["power_grid"], back["power_battery"]) == (3300.0, -2200.0, 0.0)
+            fake.set_powers(pv=4000.0, home=1000.0, battery=0.0, soc=0.0)
+            # models are read one by one: wait for a reading after both changed
+            later = probe.wait_json(topic, lambda s: s["power_grid"] == -3000.0, after=moved)
+            assert later["power_pv"] == 4000.0
+            for state in (m.json() for m in probe.since(mark, topic)):
+                assert abs(state["power_pv"]) <= 50_000
+                assert abs(state["power_grid"]) <= 50_000
+                if state["error"] == 0:  # the int map's, then the float map's values, nothing else
+                    assert state["power_pv"] in (4800.0, 3300.0, 4000.0)
+    messages = [r.message for r in caplog.records]
+    # the marker, or a model's own ID if the map moved between the marker and that model's read
+    assert any("SunSpec: the register map changed (" in m for m in messages), messages
+    assert not any("implausible" in m for m in messages)  # caught by the map check, not afterwards
 
 
 def test_sunspec_signs_can_be_flipped_for_meters_that_count_export_positive() -> None:
