@@ -23,6 +23,7 @@ from pvcontrol.plausibility import (
     max_rise,
     problem,
 )
+from pvcontrol.readings import TrustedReading
 
 NOW = 1_700_000_000.0
 
@@ -241,3 +242,30 @@ def test_a_rebase_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
         "energy_consumption_grid ran off its series for 20 s: taken as a new count"
     ]
     assert COUNTER_STEP > 0
+
+
+# --- what a consumer receives (pvcontrol/readings.py) ------------------------------------------------
+
+
+def wallbox_document(ts: float, charged: float, total: float, error: int = 0) -> bytes:
+    return (
+        WallboxData(ts=ts, charged_energy=charged, total_energy=total, error=error).model_dump_json().encode()
+    )
+
+
+def test_a_consumer_applies_the_counter_rules_to_what_it_receives() -> None:
+    reading = TrustedReading(
+        WallboxData, "wallbox", logging.getLogger("test.readings"), clock=lambda: NOW + 60
+    )
+    first = reading.receive(wallbox_document(NOW, 5010, 1_005_010))
+    assert first is not None
+    late = reading.receive(wallbox_document(NOW + 5, 5000, 1_005_000))  # one late answer, 10 Wh lower
+    assert late is not None
+    assert (late.charged_energy, late.total_energy) == (5010, 1_005_010)  # noise, not a new session
+    assert reading.receive(wallbox_document(NOW + 10, 1e9, 1e9)) is None  # +1 GWh in 5 s
+    assert reading.latest is None
+    assert reading.receive(wallbox_document(NOW + 12, 0, 0, error=3)) is not None  # repeats, moves nothing
+    new_session = reading.receive(wallbox_document(NOW + 15, 20, 1_005_030))
+    assert new_session is not None
+    assert new_session.charged_energy == 20
+    assert reading.receive(wallbox_document(NOW + 20, 1.7e308, 1_005_040)) is None
