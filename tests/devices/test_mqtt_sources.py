@@ -20,8 +20,11 @@ from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
 from pvcontrol.mqtt_values import MAX_RATE, MqttValue, MqttValues
 from pvcontrol.topics import Topics
+from services.car.mqtt_car import MqttCar, MqttCarConfig
+from services.car.service import CarService
 from services.meter.mqtt_meter import MqttMeter, MqttMeterConfig
 from services.meter.service import MeterService
+from tests.devices.test_implausible_sources import serving
 from tests.devices.test_service_processes import config_file, state
 from tests.helpers import Broker, MqttProbe, running, wait_until
 
@@ -236,3 +239,40 @@ def test_a_retained_hostile_payload_neither_stops_the_meter_nor_its_clean_exit(
         assert svc.terminate() == 0
         assert "Traceback" not in svc.log()
     probe.publish(grid, "", retain=True)
+
+
+def test_mqtt_car_survives_hostile_payloads_and_refuses_an_implausible_range(
+    mqtt_broker: Broker, probe: MqttProbe, prefix: str
+) -> None:
+    soc, dongle = f"{prefix}-ha/car_soc", f"{prefix}-wican/status"
+    probe.publish(soc, DEEP, retain=True)  # waiting for the car service from the start
+    config = MqttCarConfig(
+        url=mqtt_broker.url,
+        poll_interval=0.05,
+        soc=MqttValue(topic=soc),
+        cruising_range=MqttValue(topic=dongle, path="range_km"),
+    )
+    service = CarService(config, MqttCar(config), BrokerAddress.parse(mqtt_broker.url), Topics(prefix))
+    states = f"{prefix}/car/state"
+
+    def after(publish: Callable[[], None], predicate: Callable[[Any], bool]) -> Any:
+        mark = probe.mark()
+        publish()
+        return probe.wait_json(states, predicate, after=mark)
+
+    with serving(service):
+        probe.wait_json(states, lambda s: s["error"] > 0)
+        probe.publish(dongle, json.dumps({"range_km": 287}))
+        good = after(lambda: probe.publish(soc, "73.5", retain=True), lambda s: s["error"] == 0)
+        assert (good["soc"], good["cruising_range"]) == (73.5, 287.0)
+        for bad in ("9" * 400, DEEP, "1e400"):
+            refused = after(lambda bad=bad: probe.publish(soc, bad), lambda s: s["error"] > 0)  # type: ignore[misc]
+            assert refused["soc"] == 73.5
+            after(lambda: probe.publish(soc, "73.5"), lambda s: s["error"] == 0)
+        refused = after(
+            lambda: probe.publish(dongle, json.dumps({"range_km": 1e9})), lambda s: s["error"] > 0
+        )
+        assert refused["cruising_range"] == 287.0
+        back = after(lambda: probe.publish(dongle, json.dumps({"range_km": 290})), lambda s: s["error"] == 0)
+        assert back["cruising_range"] == 290.0
+    probe.publish(soc, "", retain=True)
