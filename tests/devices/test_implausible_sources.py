@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,8 +16,12 @@ from typing import Any
 import pytest
 
 from pvcontrol.broker import BrokerAddress
+from pvcontrol.models import CarData, CarStatus, StateDocument, WallboxData
 from pvcontrol.service import Service
 from pvcontrol.topics import Topics
+from services.car.device import Car
+from services.car.service import CarService
+from services.car.simulated import NoCarConfig
 from services.meter.fronius import FroniusMeter, FroniusMeterConfig
 from services.meter.service import MeterService
 from services.meter.shelly import ShellyMeter, ShellyMeterConfig
@@ -229,3 +234,41 @@ def test_ocpp_implausible_power_and_energy_are_read_errors(
     assert len(lines) == 4, lines
     assert "power 1e+12 W" in lines[0]
     assert "total_energy 1e+12 Wh is beyond" in lines[2]
+
+
+# --- the car's SOC estimate -----------------------------------------------------------------------
+
+
+class CloudCar(Car):
+    wakes_the_car = True
+
+    async def read(self) -> CarData:
+        return CarData(ts=time.time(), soc=62.0, cruising_range=250.0)
+
+
+def test_an_implausible_wallbox_state_never_moves_the_cars_soc_estimate() -> None:
+    """A car read from the maker's cloud is estimated between reads from the wallbox's charged energy; an
+    absurd charged energy (1e12 Wh, negative, +1 GWh) must not publish a full battery."""
+    config = NoCarConfig(poll_interval=300)
+    service = CarService(config, CloudCar(), BrokerAddress("127.0.0.1", 9), Topics("estimate"))
+    published: list[CarData] = []
+
+    async def publish(data: StateDocument) -> None:
+        assert isinstance(data, CarData)
+        published.append(data)
+
+    service.publish_state = publish  # type: ignore[method-assign]  # no broker here
+
+    def wallbox(charged: float) -> bytes:
+        state = WallboxData(ts=time.time(), car_status=CarStatus.Charging, power=7000, charged_energy=charged)
+        return state.model_dump_json().encode()
+
+    async def scenario() -> None:
+        await service._on_wallbox_state(wallbox(0.0))
+        await service.poller.poll_once()
+        await service._on_wallbox_state(wallbox(580.0))
+        for absurd in (1e12, -5000.0, 1.7e308):
+            await service._on_wallbox_state(wallbox(absurd))
+
+    asyncio.run(scenario())
+    assert [(d.soc, d.soc_estimated) for d in published] == [(62.0, False), (62.9, True)]
