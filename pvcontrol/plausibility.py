@@ -147,6 +147,7 @@ class CounterStep:
     kind: Step
     value: float  # what to publish or account: the new value, or the previous one for NOISE
     reason: str | None = None  # why, for IMPLAUSIBLE
+    added: float = 0.0  # Wh counted since the previous value: the rise, or after a reset the new count
 
 
 def max_rise(elapsed: float, power_limit: float = DEFAULT_POWER_LIMIT) -> float:
@@ -171,9 +172,9 @@ def counter_step(
         if value - previous > allowance:
             reason = f"rose by {value - previous:g} Wh in {max(elapsed, 0):.0f} s"
             return CounterStep(Step.IMPLAUSIBLE, value, reason)
-        return CounterStep(Step.RISE, value)
+        return CounterStep(Step.RISE, value, added=value - previous)
     if value <= allowance and value < previous / 2:
-        return CounterStep(Step.RESET, value)
+        return CounterStep(Step.RESET, value, added=value)
     if previous - value <= max(NOISE, NOISE_SHARE * previous):
         return CounterStep(Step.NOISE, previous)
     return CounterStep(Step.IMPLAUSIBLE, value, f"fell from {previous:g} to {value:g} Wh")

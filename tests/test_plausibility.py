@@ -111,6 +111,8 @@ def test_counter_steps(
     step = counter_step(previous, value, elapsed)
     assert (step.kind, step.value) == (kind, published)
     assert (step.reason is not None) == (kind is Step.IMPLAUSIBLE)
+    counted = {Step.RISE: value - (previous or 0), Step.RESET: value}.get(kind, 0.0)
+    assert step.added == counted  # what a history adds to a session
 
 
 counters = st.floats(min_value=0, max_value=1e9, allow_nan=False)
@@ -146,6 +148,28 @@ def test_no_value_beyond_the_bounds_is_ever_accepted(value: float, elapsed: floa
     step = counter_step(1000.0, value, elapsed)
     if not 0 <= value <= energy_limit(50_000):
         assert step.kind is Step.IMPLAUSIBLE
+
+
+@given(
+    st.floats(min_value=1_000, max_value=1e7),
+    st.lists(
+        st.tuples(st.floats(min_value=0, max_value=20), st.integers(min_value=0, max_value=3)), max_size=60
+    ),
+)
+def test_late_answers_never_count_energy_twice(start: float, steps: list[tuple[float, int]]) -> None:
+    """A true counter rising by up to 20 Wh every 5 s, read with some answers up to 3 readings late: what
+    the steps add up to is what the counter really rose (5,010 Wh must never become 10,010 Wh)."""
+    true = [start]
+    for rise, _ in steps:
+        true.append(true[-1] + rise)
+    previous, counted, highest = start, 0.0, start
+    for i, (_, late) in enumerate(steps, start=1):
+        answer = true[max(0, i - late)]
+        step = counter_step(previous, answer, 5.0)
+        assert step.kind in (Step.RISE, Step.NOISE)  # never a reset
+        counted += step.added
+        previous, highest = step.value, max(highest, answer)
+    assert counted == pytest.approx(highest - start)
 
 
 # --- the tracker --------------------------------------------------------------------------------------
