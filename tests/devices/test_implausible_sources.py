@@ -253,9 +253,9 @@ def test_an_implausible_wallbox_state_never_moves_the_cars_soc_estimate() -> Non
     service = CarService(config, CloudCar(), BrokerAddress("127.0.0.1", 9), Topics("estimate"))
     published: list[CarData] = []
 
-    async def publish(data: StateDocument) -> None:
-        assert isinstance(data, CarData)
-        published.append(data)
+    async def publish(state: StateDocument) -> None:
+        assert isinstance(state, CarData)
+        published.append(state)
 
     service.publish_state = publish  # type: ignore[method-assign]  # no broker here
 
