@@ -85,7 +85,7 @@ def test_a_bad_or_failing_wallbox_state_changes_nothing_and_is_logged_once(
     assert read(adapter).session_energy == 2000.0
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 3
-    assert "energy counters are negative" in warnings[0]
+    assert "charged_energy -50 Wh is negative" in warnings[0]
     assert "the wallbox reports 2 failed reads" in warnings[1]
     assert "60 s in the future" in warnings[2]
 
