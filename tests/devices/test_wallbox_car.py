@@ -187,11 +187,11 @@ def test_the_soc_and_range_gauges_are_nan_when_the_soc_is_unknown(monkeypatch: p
 
 def test_home_assistant_shows_an_unknown_soc_as_unknown() -> None:
     configs = dict(documents(Topics("P"), phase_select=False))
-    soc = configs["homeassistant/sensor/pvcontrol_car_soc/config"]
+    soc = configs["homeassistant/sensor/P/pvcontrol_car_soc/config"]  # per-prefix discovery topics
     # Home Assistant's MQTT sensor sets its state to unknown when the template renders None.
     assert soc["value_template"] == "{{ value_json.soc if value_json.soc_known | default(true) else none }}"
     assert soc["state_topic"] == "P/car/state"
-    power = configs["homeassistant/sensor/pvcontrol_power_pv/config"]
+    power = configs["homeassistant/sensor/P/pvcontrol_power_pv/config"]
     assert power["value_template"] == "{{ value_json.power_pv }}"
 
 
