@@ -10,6 +10,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from tests.devices.test_implausible_sources import serving
 from tests.devices.test_service_processes import config_file, state
 from tests.helpers import Broker, MqttProbe, running, wait_until
 
-FLOOD = [sys.executable, "-m", "tests.fakes.mqtt_flood", "--count", "40000"]
+FLOOD = [sys.executable, "-m", "tests.fakes.mqtt_flood", "--count", "30000"]
 DEEP = "[" * 5000 + "]" * 5000
 HOSTILE = {
     "nested 5,000 deep": DEEP,
@@ -113,11 +114,12 @@ def test_no_payload_ends_the_listener(
 
 
 def test_a_flood_is_dropped_and_no_old_value_is_read_as_fresh(
-    mqtt_broker: Broker, prefix: str, caplog: pytest.LogCaptureFixture
+    mqtt_broker: Broker, probe: MqttProbe, prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """40,000 timestamps as fast as the broker takes them: the listener reads them slower than they come,
+    """30,000 timestamps as fast as the broker takes them: the listener reads them slower than they come,
     so the broker queues them. Each value read carries the time it arrived: it must not be later than
-    when it was sent (its payload) by more than a moment, or an old value would pass as fresh."""
+    when it was sent (its payload) by more than a moment, or an old value would pass as fresh. Once the
+    device publishes at a normal pace again, its values are read again."""
     topic = f"{prefix}-flood/power"
 
     async def scenario() -> list[tuple[float, float]]:
@@ -134,7 +136,14 @@ def test_a_flood_is_dropped_and_no_old_value_is_read_as_fresh(
                 if len(seen) > 2000:
                     break
             assert flooder.wait(30) == 0
-            return seen
+            ended = time.monotonic()
+            while True:  # a device at a normal pace: one value every 0.1 s
+                probe.publish(topic, f"{time.monotonic():.6f}")
+                with contextlib.suppress(DeviceError):
+                    if await read_power(values) > ended:
+                        return seen
+                assert time.monotonic() - ended < 10, "no fresh value read after the flood"
+                await asyncio.sleep(0.1)
 
     with caplog.at_level(logging.WARNING, "test.mqtt_values"):
         seen = asyncio.run(scenario())
