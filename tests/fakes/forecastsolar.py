@@ -19,10 +19,13 @@ LIMIT = 12
 
 
 class FakeForecastSolar(FakeHttpDevice):
-    def __init__(self, clock: Callable[[], float] = time.time, port: int = 0, api_key: str = "") -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.time, port: int = 0, api_key: str = "", limit: int = LIMIT
+    ) -> None:
         super().__init__(port)
         self.clock = clock
         self.api_key = api_key
+        self.limit = limit
         self.calls_this_hour = 0
         self.override: object = None
 
@@ -33,7 +36,7 @@ class FakeForecastSolar(FakeHttpDevice):
         if len(parts) != 6 or parts[0] != "estimate":
             return self._message(None, 404, "Not found")
         self.calls_this_hour += 1
-        if not self.api_key and self.calls_this_hour > LIMIT:
+        if not self.api_key and self.calls_this_hour > self.limit:
             return self._message(None, 429, "Rate limit for API calls reached.")
         if self.override is not None:
             return Reply(self.override)
@@ -80,8 +83,8 @@ class FakeForecastSolar(FakeHttpDevice):
                     "ratelimit": {
                         "zone": "IP",
                         "period": 3600,
-                        "limit": LIMIT,
-                        "remaining": max(LIMIT - self.calls_this_hour, 0),
+                        "limit": self.limit,
+                        "remaining": max(self.limit - self.calls_this_hour, 0),
                     },
                 },
             },

@@ -19,12 +19,16 @@ STEP = 1800
 
 class FakeSolcast(FakeHttpDevice):
     def __init__(
-        self, clock: Callable[[], float] = time.time, port: int = 0, sites: dict[str, float] | None = None
+        self,
+        clock: Callable[[], float] = time.time,
+        port: int = 0,
+        sites: dict[str, float] | None = None,
+        daily_limit: int = 10,
     ) -> None:
         super().__init__(port)
         self.clock = clock
         self.sites = sites if sites is not None else {"abcd-1234-efgh-5678": 5.0}  # id -> kWp
-        self.daily_limit = 10
+        self.daily_limit = daily_limit
         self.calls_today = 0
         self.override: object = None
 
