@@ -8,17 +8,28 @@ from typing import Any
 from pydantic import ValidationError
 
 from pvcontrol import __version__
-from pvcontrol.models import CarData, ControllerData, MeterData, RelayData, StateDocument, WallboxData
+from pvcontrol.models import (
+    CarData,
+    ControllerData,
+    ForecastData,
+    MeterData,
+    RelayData,
+    StateDocument,
+    WallboxData,
+)
 from pvcontrol.topics import ServiceName
 from services.api.liveness import LivenessTracker
 
 DEVICE_SERVICES: tuple[ServiceName, ...] = ("controller", "meter", "wallbox", "relay", "car")
+# Shown by GET /api/pvcontrol/<service> and the live (SSE) document, not in the original's whole document.
+EXTRA_SERVICES: tuple[ServiceName, ...] = ("forecast",)
 STATE_MODELS: dict[str, type[StateDocument]] = {
     "controller": ControllerData,
     "meter": MeterData,
     "wallbox": WallboxData,
     "relay": RelayData,
     "car": CarData,
+    "forecast": ForecastData,
 }
 NEVER_RECEIVED_ERROR = 1
 
@@ -97,6 +108,9 @@ class Picture:
         controller = self.state("controller")
         assert isinstance(controller, ControllerData)
         doc["energy_today"] = {"pv": controller.energy_today_pv, "grid": controller.energy_today_grid}
+        for service in EXTRA_SERVICES:  # null until the service has published
+            state = self.states.get(service)
+            doc[service] = state.model_dump(mode="json") if state is not None else None
         return doc
 
     def service_document(self, service: str) -> dict[str, Any]:
