@@ -145,6 +145,7 @@ class ForecastService(Service):
         await self._baseline(now)
         if self.source is self.clear_sky:
             self.forecast = self.baseline
+            metrics.LAST_UPDATE.set(now)
         elif now >= self.next_fetch:
             await self._fetch(now)
         data, factor = self.document(now)
