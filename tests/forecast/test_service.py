@@ -168,6 +168,20 @@ def test_solcast_gets_the_key_as_a_bearer_token_and_forecast_solar_in_the_path(
         assert forecast_solar.requests[0].path == "/fs-key/estimate/48.1400/11.5800/30/0/10"
 
 
+def test_the_forecast_solar_key_in_the_path_never_reaches_the_error_topic_or_the_log(
+    mqtt_broker: Broker, probe: MqttProbe, prefix: str, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with FakeForecastSolar(clock, api_key="fs-secret-key") as fake:
+        fake.fail(Fault.HTTP_500)
+        config = settings(type="ForecastSolar", url=fake.url, api_key="fs-secret-key", calls_per_hour=10**7)
+        with caplog.at_level(logging.INFO), forecast_service(config, mqtt_broker, prefix, clock):
+            error = probe.wait_json(f"{prefix}/forecast/error", lambda e: True)["error"]
+    assert "/<api_key>/estimate/" in error
+    assert "HTTP 500" in error
+    assert "fs-secret-key" not in error
+    assert "fs-secret-key" not in caplog.text
+
+
 @pytest.mark.parametrize("fault", [Fault.HTTP_500, Fault.GARBAGE, Fault.CLOSE, Fault.SLOW])
 def test_a_failing_source_falls_back_to_clear_sky_counting_errors_and_logs_twice(
     mqtt_broker: Broker,
