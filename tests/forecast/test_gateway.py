@@ -17,11 +17,14 @@ from pvcontrol.topics import Topics
 from services.api.discovery import documents
 from tests.helpers import Broker, MqttProbe, free_port, running, wait_until
 
-FORECAST = {
+FORECAST: dict[str, Any] = {
     "ts": 1781000000.0,
     "error": 0,
     "source": "ClearSky",
-    "periods": [{"start": 1781000000.0, "end": 1781000900.0, "power_pv": 2350.0}],
+    "periods": [
+        {"start": 1781000000.0, "end": 1781000900.0, "power_pv": 2350.0},
+        {"start": 1781033400.0, "end": 1781034300.0, "power_pv": 0.0},  # after sunset
+    ],
     "sunrise": 1780975000.0,
     "sunset": 1781033000.0,
     "energy_today_remaining": 5400.0,
@@ -51,7 +54,9 @@ def sse_states(response: httpx.Response) -> Iterator[dict[str, Any]]:
             yield json.loads(line.split(":", 1)[1])
 
 
-def test_the_forecast_is_served_over_rest_and_sse(api: str, probe: MqttProbe, prefix: str) -> None:
+def test_the_forecast_is_served_over_rest_and_sse_there_until_sunset(
+    api: str, probe: MqttProbe, prefix: str
+) -> None:
     before = httpx.get(f"{api}/api/pvcontrol/forecast").json()
     assert before["data"]["error"] > 0  # never received: defaults with an error, no 500
     with httpx.stream("GET", f"{api}/api/pvcontrol/events", timeout=20) as response:
@@ -60,7 +65,7 @@ def test_the_forecast_is_served_over_rest_and_sse(api: str, probe: MqttProbe, pr
         probe.publish_json(f"{prefix}/forecast/config", {"type": "ClearSky", "latitude": 48.14})
         probe.publish_json(f"{prefix}/forecast/state", FORECAST)
         live = next(e for e in events if e["forecast"] is not None)
-    assert live["forecast"] == FORECAST
+    assert live["forecast"] == FORECAST | {"periods": FORECAST["periods"][:1]}  # cut at today's sunset
     served = wait_until(lambda: (d := httpx.get(f"{api}/api/pvcontrol/forecast").json())["type"] and d)
     assert served == {"type": "ClearSky", "config": {"type": "ClearSky", "latitude": 48.14}, "data": FORECAST}
     whole = httpx.get(f"{api}/api/pvcontrol").json()
