@@ -384,3 +384,13 @@ def test_implausible_or_stale_meter_readings_do_not_correct_anything(
         probe.publish(f"{prefix}/meter/state", meter_state(NOON, 100.0))
         wait_samples(service, 1)
         assert [s[1] for s in service.nowcast_clear_sky._samples] == [100.0]
+
+
+def test_an_east_west_roof_from_the_environment_as_in_the_readme(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PVC_FORECAST__TYPE", "OpenMeteo")
+    monkeypatch.setenv("PVC_FORECAST__LATITUDE", "48.14")
+    monkeypatch.setenv("PVC_FORECAST__PLANES", json.dumps(EAST_WEST))
+    forecast = load_settings(None, {}).forecast
+    assert forecast.type == "OpenMeteo"
+    assert [(p.kwp, p.azimuth) for p in forecast.planes] == [(5, 90), (5, 270)]
+    assert forecast.poll_interval == 900  # OpenMeteo's own default
