@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from pvcontrol.topics import Topics
-from services.api.discovery import documents
+from services.api.discovery import documents, node_id
 from tests.helpers import Broker, MqttProbe, free_port, running, wait_until
 
 FORECAST: dict[str, Any] = {
@@ -88,11 +88,11 @@ def test_home_assistant_gets_the_forecast_energies_as_sensors(
     ha.start(extra_topics=("homeassistant/#",))
     try:
         today = ha.wait_json(
-            "homeassistant/sensor/pvcontrol_forecast_energy_today_remaining/config",
+            f"homeassistant/sensor/{node_id(prefix)}/pvcontrol_forecast_energy_today_remaining/config",
             lambda c: c["state_topic"] == f"{prefix}/forecast/state",
         )
         tomorrow = ha.wait_json(
-            "homeassistant/sensor/pvcontrol_forecast_energy_tomorrow/config",
+            f"homeassistant/sensor/{node_id(prefix)}/pvcontrol_forecast_energy_tomorrow/config",
             lambda c: c["state_topic"] == f"{prefix}/forecast/state",
         )
     finally:
