@@ -26,19 +26,21 @@ from pvcontrol.service import Service
 from pvcontrol.settings import ConfigFileError, Settings, load_settings
 from pvcontrol.topics import Topics
 from services.car.registry import CARS
+from services.forecast.registry import FORECASTS
 from services.meter.registry import METERS
 from services.relay.registry import RELAYS
 from services.wallbox.registry import WALLBOXES
 
 EXIT_BAD_CONFIG = 2
 SHUTDOWN_TIMEOUT = 4.0  # s from SIGTERM to exit, the rest of the 5 s for the interpreter
-SERVICE_COMMANDS = ("meter", "wallbox", "car", "relay", "controller", "api")
+SERVICE_COMMANDS = ("meter", "wallbox", "car", "relay", "controller", "forecast", "api")
 log = logging.getLogger("pvcontrol")
 DEVICE_OPTIONS = (
     ("-m", "meter", METERS),
     ("-w", "wallbox", WALLBOXES),
     ("-a", "car", CARS),
     ("-r", "relay", RELAYS),
+    ("-f", "forecast", FORECASTS),
 )
 
 
@@ -83,12 +85,12 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
             result.setdefault(section, {})[key] = value
 
     put("mqtt", "url", args.mqtt)
-    for section in ("meter", "wallbox", "car", "relay"):
+    for section in ("meter", "wallbox", "car", "relay", "forecast"):
         put(section, "type", getattr(args, section))
     put("api", "host", args.host)
     put("api", "port", args.port)
     put("api", "basehref", args.basehref)
-    if args.command in ("meter", "wallbox", "car", "relay", "controller"):
+    if args.command in ("meter", "wallbox", "car", "relay", "controller", "forecast"):
         put(args.command, "metrics_port", args.metrics_port)
     return result
 
@@ -135,6 +137,10 @@ def build(
         from services.controller.service import ControllerService
 
         return ControllerService(settings.controller, broker, topics)
+    if name == "forecast":
+        from services.forecast.service import ForecastService
+
+        return ForecastService(settings.forecast, FORECASTS.create(settings.forecast), broker, topics)
     from services.api.service import ApiService
 
     # the history file lives beside the config file unless told otherwise

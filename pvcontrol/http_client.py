@@ -24,11 +24,14 @@ class NotJsonError(DeviceError):
 class JsonHttpClient:
     """One keep-alive session to one device. Calls must not overlap (adapters poll one request at a time)."""
 
-    def __init__(self, base_url: str, timeout: float, verify: bool | str = True) -> None:
+    def __init__(
+        self, base_url: str, timeout: float, verify: bool | str = True, headers: dict[str, str] | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._verify = verify
         self._session = requests.Session()
+        self._session.headers.update(headers or {})
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         return await asyncio.to_thread(self._request, "GET", path, params, None)

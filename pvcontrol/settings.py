@@ -27,6 +27,8 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDic
 from pvcontrol.section import Section
 from services.car.device import CarBase
 from services.car.registry import CARS
+from services.forecast.device import ForecastBase
+from services.forecast.registry import FORECASTS
 from services.meter.device import MeterBase
 from services.meter.registry import METERS
 from services.relay.device import RelayBase
@@ -212,6 +214,7 @@ MeterSettings = Annotated[SerializeAsAny[MeterBase], PlainValidator(METERS.valid
 WallboxSettings = Annotated[SerializeAsAny[WallboxBase], PlainValidator(WALLBOXES.validate)]
 CarSettings = Annotated[SerializeAsAny[CarBase], PlainValidator(CARS.validate)]
 RelaySettings = Annotated[SerializeAsAny[RelayBase], PlainValidator(RELAYS.validate)]
+ForecastSettings = Annotated[SerializeAsAny[ForecastBase], PlainValidator(FORECASTS.validate)]
 
 
 class Settings(BaseSettings):
@@ -225,6 +228,7 @@ class Settings(BaseSettings):
     car: CarSettings = Field(default_factory=CARS.default_config)
     relay: RelaySettings = Field(default_factory=RELAYS.default_config)
     controller: ControllerSettings = ControllerSettings()
+    forecast: ForecastSettings = Field(default_factory=FORECASTS.default_config)
     api: ApiSettings = ApiSettings()
     history: HistorySettings = HistorySettings()
 
@@ -286,7 +290,7 @@ def public_config(section: BaseModel) -> dict[str, Any]:
 def __getattr__(name: str) -> Any:
     """Device config models moved next to their adapters; `from pvcontrol.settings import KostalMeterConfig`
     still works (it imports that device's module)."""
-    for registry in (METERS, WALLBOXES, CARS, RELAYS):
+    for registry in (METERS, WALLBOXES, CARS, RELAYS, FORECASTS):
         for device in registry:
             if device.config == name:
                 return registry.config_class(device.name)

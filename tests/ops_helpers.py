@@ -29,6 +29,7 @@ COMPOSE_TARGETS = {
     "car": "car:9103",
     "relay": "relay:9104",
     "controller": "controller:9105",
+    "forecast": "forecast:9106",
     "api": "api:8080",
 }
 

@@ -29,7 +29,7 @@ from services.controller.goals import plan_document, plan_from_document
 
 # service, command name, payload -> whether it was handed to the broker
 Publish = Callable[[ServiceName, str, str], Awaitable[bool]]
-Service = Literal["controller", "meter", "wallbox", "relay", "car"]
+Service = Literal["controller", "meter", "wallbox", "relay", "car", "forecast"]
 SettablePhaseMode = Literal["AUTO", "CHARGE_1P", "CHARGE_3P"]
 
 

@@ -50,6 +50,12 @@ ENERGY_SENSORS: tuple[tuple[str, str, ServiceName, str], ...] = (
     ("car_energy_today_grid", "Car energy from grid today", "controller", "energy_today_grid"),
 )
 
+# The PV forecast (P/forecast/state): object id, name, field; Wh without a state class (no measurement).
+FORECAST_SENSORS: tuple[tuple[str, str, str], ...] = (
+    ("forecast_energy_today_remaining", "PV forecast rest of today", "energy_today_remaining"),
+    ("forecast_energy_tomorrow", "PV forecast tomorrow", "energy_tomorrow"),
+)
+
 # The charging sessions' totals from the gateway's history file, on P/api/state (every 30 s).
 SESSION_SENSORS: tuple[tuple[str, str, str], ...] = (
     ("sessions_energy", "Car energy in sessions", "energy_wh"),
@@ -246,6 +252,10 @@ def _documents(names: Naming, phase_select: bool) -> Iterator[tuple[str, dict[st
     yield _select(names, "desired_priority", "Charge priority", [p.value for p in Priority])
     yield from _goals(names)
     yield from _session_totals(names)
+    for object_id, name, field in FORECAST_SENSORS:
+        config = _sensor(names, object_id, name, "forecast", field, "Wh", "energy")
+        del config["state_class"]
+        yield names.topic("sensor", object_id), config
     if phase_select:
         yield _select(names, "phase_mode", "Phase mode", ["AUTO", "CHARGE_1P", "CHARGE_3P"])
 

@@ -28,6 +28,7 @@ INTERVAL_KEYS = {
     "relay": "publish_interval",
     "meter": "poll_interval",
     "wallbox": "poll_interval",
+    "forecast": "publish_interval",
 }
 DEFAULT_INTERVAL = 60.0  # until the service's config is known
 MISSED_INTERVALS = 2

@@ -24,7 +24,7 @@ from services.api.auth import Auth
 from services.api.discovery_upgrade import LegacyDiscovery
 from services.api.events import Broadcaster
 from services.api.history import History
-from services.api.picture import DEVICE_SERVICES, Picture
+from services.api.picture import DEVICE_SERVICES, EXTRA_SERVICES, Picture
 
 WHOLE_STATE_MIN_INTERVAL = 1.0
 OWN_STATE_INTERVAL = 30.0
@@ -61,7 +61,7 @@ class ApiService(Service):
         self.link.on_connection_change = self._on_connection_change
         self.legacy_discovery = LegacyDiscovery(self.link, topics, self.log)
         self._discovery_ready = False
-        for service in DEVICE_SERVICES:
+        for service in DEVICE_SERVICES + EXTRA_SERVICES:
             self.link.on(topics.state(service), self._state_handler(service))
             self.link.on(topics.status(service), self._status_handler(service))
             self.link.on(topics.config(service), self._config_handler(service))

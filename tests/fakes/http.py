@@ -35,6 +35,7 @@ class Request:
     path: str
     query: dict[str, str]
     body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -144,7 +145,9 @@ class FakeHttpDevice:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode(errors="replace")
-        request = Request(handler.command, parts.path, dict(parse_qsl(parts.query)), body)
+        request = Request(
+            handler.command, parts.path, dict(parse_qsl(parts.query)), body, dict(handler.headers.items())
+        )
         with self.lock:
             self.requests.append(request)
         fault = self._take_fault()

@@ -1,6 +1,7 @@
 import { TestBed } from '@angular/core/testing';
 
 import { LiveChart, tickStep } from './live-chart';
+import { ForecastData } from './models';
 import { Sample } from './pvcontrol.service';
 
 describe('LiveChart', () => {
@@ -51,5 +52,79 @@ describe('LiveChart', () => {
     expect(tickStep(9 * 60_000)).toBe(2 * 60_000);
     expect(tickStep(60 * 60_000)).toBe(15 * 60_000);
     expect(tickStep(24 * 60 * 60_000)).toBe(6 * 60 * 60_000);
+  });
+});
+
+describe('LiveChart with a forecast', () => {
+  beforeEach(() => {
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => vi.restoreAllMocks());
+
+  const t0 = new Date(2026, 5, 21, 13, 0, 0).getTime(); // local time: the chart's day is the browser's
+  const period = (startMs: number, w: number) => ({
+    start: startMs / 1000,
+    end: startMs / 1000 + 900,
+    power_pv: w,
+  });
+  const tomorrow = new Date(2026, 5, 22, 13, 0, 0).getTime();
+  const forecast: ForecastData = {
+    ts: t0 / 1000,
+    error: 0,
+    source: 'ClearSky',
+    periods: [
+      period(t0, 4000),
+      period(t0 + 900_000, 3000),
+      period(t0 + 1_800_000, 0),
+      period(tomorrow, 5000),
+    ],
+    sunrise: null,
+    sunset: null,
+    energy_today_remaining: 1750,
+    energy_tomorrow: 40_000,
+  };
+
+  async function render(samples: Sample[], doc: ForecastData | null) {
+    const fixture = TestBed.createComponent(LiveChart);
+    fixture.componentRef.setInput('samples', samples);
+    fixture.componentRef.setInput('forecast', doc);
+    await fixture.whenStable();
+    return fixture;
+  }
+
+  it('draws only today from the forecast, as steps in kW, behind the measured lines', async () => {
+    const fixture = await render([{ t: t0, pv: 1000, home: 500, car: 0 }], forecast);
+    const datasets = fixture.componentInstance['data']().datasets;
+    const drawn = datasets.find((d) => d.label === 'PV forecast');
+    expect(drawn?.data).toEqual([
+      { x: t0, y: 4 },
+      { x: t0 + 900_000, y: 4 },
+      { x: t0 + 900_000, y: 3 },
+      { x: t0 + 1_800_000, y: 3 },
+      { x: t0 + 1_800_000, y: 0 },
+      { x: t0 + 2_700_000, y: 0 },
+    ]);
+    expect(drawn?.order).toBeGreaterThan(datasets.find((d) => d.label === 'PV')?.order ?? 1);
+  });
+
+  it('runs the time axis on to the last sunny forecast period', async () => {
+    const fixture = await render([{ t: t0, pv: 1000, home: 500, car: 0 }], forecast);
+    expect(fixture.componentInstance['options']()?.scales?.['x']?.max).toBe(t0 + 1_800_000);
+  });
+
+  it('says the forecast energy in the text alternative', async () => {
+    const fixture = await render([{ t: t0, pv: 1000, home: 500, car: 0 }], forecast);
+    const canvas = fixture.nativeElement.querySelector('canvas') as HTMLCanvasElement;
+    expect(canvas.getAttribute('aria-label')).toMatch(/; forecast for the rest of today 1\.8 kWh$/);
+  });
+
+  it('is the plain chart without a forecast', async () => {
+    const fixture = await render([{ t: t0, pv: 1000, home: 500, car: 0 }], null);
+    expect(fixture.componentInstance['data']().datasets.map((d) => d.label)).toEqual([
+      'PV',
+      'Home',
+      'Car',
+    ]);
   });
 });

@@ -11,6 +11,7 @@ import {
 } from 'chart.js';
 import { BaseChartDirective, provideCharts } from 'ng2-charts';
 
+import { ForecastData } from './models';
 import { Sample } from './pvcontrol.service';
 
 export const SERIES = [
@@ -20,6 +21,29 @@ export const SERIES = [
 ] as const;
 
 const MIN_SPAN_MS = 2 * 60 * 1000;
+const FORECAST_COLOR = 'rgba(242, 169, 0, 0.45)';
+
+/** Today's forecast (browser day) as a step line, ms and kW; nothing without a forecast. */
+export function forecastToday(
+  forecast: ForecastData | null,
+  now: number,
+): { x: number; y: number }[] {
+  if (!forecast) return [];
+  const midnight = new Date(now);
+  midnight.setHours(24, 0, 0, 0);
+  return forecast.periods
+    .filter((p) => p.start * 1000 < midnight.getTime())
+    .flatMap((p) => [
+      { x: p.start * 1000, y: p.power_pv / 1000 },
+      { x: p.end * 1000, y: p.power_pv / 1000 },
+    ]);
+}
+
+/** Where today's forecast ends: its last period with sun, so the chart does not run on into the night. */
+function forecastEnd(points: { x: number; y: number }[]): number | null {
+  const sunny = points.filter((p) => p.y > 0);
+  return sunny.length ? sunny[sunny.length - 1].x : null;
+}
 
 function hhmm(ms: number): string {
   const d = new Date(ms);
@@ -37,7 +61,8 @@ function kw(w: number): string {
   return `${(w / 1000).toFixed(1)} kW`;
 }
 
-/** Line chart of PV, home and car power: the gateway's last 24 h, then the events received. */
+/** Line chart of PV, home and car power: the gateway's last 24 h, then the events received; behind
+ * them, dashed, the PV forecast for the rest of today. */
 @Component({
   selector: 'pvc-live-chart',
   imports: [BaseChartDirective],
@@ -74,26 +99,51 @@ function kw(w: number): string {
 })
 export class LiveChart {
   readonly samples = input.required<readonly Sample[]>();
+  readonly forecast = input<ForecastData | null>(null);
+
+  private readonly now = computed(() => {
+    const samples = this.samples();
+    return samples.length ? samples[samples.length - 1].t : Date.now();
+  });
+  private readonly forecastPoints = computed(() => forecastToday(this.forecast(), this.now()));
 
   protected readonly data = computed<ChartData<'line', { x: number; y: number }[]>>(() => {
     const samples = this.samples();
+    const measured = SERIES.map((s) => ({
+      label: s.label,
+      data: samples.map((p) => ({ x: p.t, y: p[s.key] / 1000 })),
+      borderColor: s.color,
+      backgroundColor: s.color,
+      borderWidth: 2,
+      pointRadius: 0,
+      tension: 0.2,
+      order: 0,
+    }));
+    const forecast = this.forecastPoints();
+    if (!forecast.length) return { datasets: measured };
     return {
-      datasets: SERIES.map((s) => ({
-        label: s.label,
-        data: samples.map((p) => ({ x: p.t, y: p[s.key] / 1000 })),
-        borderColor: s.color,
-        backgroundColor: s.color,
-        borderWidth: 2,
-        pointRadius: 0,
-        tension: 0.2,
-      })),
+      datasets: [
+        ...measured,
+        {
+          label: 'PV forecast',
+          data: forecast,
+          borderColor: FORECAST_COLOR,
+          backgroundColor: FORECAST_COLOR,
+          borderWidth: 2,
+          borderDash: [6, 4],
+          pointRadius: 0,
+          tension: 0,
+          order: 1, // drawn first: behind the measured lines
+        },
+      ],
     };
   });
 
   protected readonly options = computed<ChartConfiguration<'line'>['options']>(() => {
     const samples = this.samples();
-    const last = samples.length ? samples[samples.length - 1].t : Date.now();
-    const first = samples.length ? samples[0].t : last;
+    const now = this.now();
+    const last = Math.max(now, forecastEnd(this.forecastPoints()) ?? now);
+    const first = samples.length ? samples[0].t : now;
     return {
       animation: false,
       responsive: true,
@@ -140,6 +190,10 @@ export class LiveChart {
     const p = samples[samples.length - 1];
     const minutes = Math.max(1, Math.round((p.t - samples[0].t) / 60000));
     const span = minutes >= 120 ? `${Math.round(minutes / 60)} h` : `${minutes} min`;
-    return `Power chart of the last ${span}; now PV ${kw(p.pv)}, home ${kw(p.home)}, car ${kw(p.car)}`;
+    const forecast = this.forecast();
+    const ahead = forecast
+      ? `; forecast for the rest of today ${(forecast.energy_today_remaining / 1000).toFixed(1)} kWh`
+      : '';
+    return `Power chart of the last ${span}; now PV ${kw(p.pv)}, home ${kw(p.home)}, car ${kw(p.car)}${ahead}`;
   });
 }

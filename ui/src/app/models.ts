@@ -162,6 +162,23 @@ export interface PowerHistory {
   power_car: number[];
 }
 
+/** 15 minutes of the PV forecast: epoch seconds, mean W of the whole roof. */
+export interface ForecastPeriod {
+  start: number;
+  end: number;
+  power_pv: number;
+}
+
+/** `P/forecast/state`: from the current 15 minutes to the end of tomorrow. */
+export interface ForecastData extends StateDoc {
+  source: string;
+  periods: ForecastPeriod[];
+  sunrise: number | null;
+  sunset: number | null;
+  energy_today_remaining: number;
+  energy_tomorrow: number;
+}
+
 export interface PvControlDoc {
   version: string;
   controller: ControllerData;
@@ -173,6 +190,8 @@ export interface PvControlDoc {
   status?: Partial<Record<ServiceName | 'api', ServiceStatus | string>>;
   /** Extension: energy charged into the car today, by source (Wh). */
   energy_today?: { pv: number; grid: number };
+  /** Extension: the PV forecast, null until the forecast service published one. */
+  forecast?: ForecastData | null;
 }
 
 export const CHARGE_MODES: readonly { value: ChargeMode; label: string }[] = [

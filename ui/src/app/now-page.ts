@@ -39,6 +39,7 @@ export class NowPage {
   };
   private readonly doc = this.svc.state;
   protected readonly history = this.svc.history;
+  protected readonly forecast = computed(() => this.doc()?.forecast ?? null);
 
   protected readonly meterHealth = computed(() => serviceHealth(this.doc(), 'meter'));
   protected readonly wallboxHealth = computed(() => serviceHealth(this.doc(), 'wallbox'));
