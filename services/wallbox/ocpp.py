@@ -30,7 +30,7 @@ from websockets.typing import Subprotocol
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, WallboxData
-from services.wallbox.device import Wallbox, WallboxBase
+from services.wallbox.device import Measurements, Wallbox, WallboxBase, is_drawing
 from services.wallbox.ocpp_protocol import (
     CONTACTOR_CLOSED,
     OcppDataError,
@@ -166,8 +166,11 @@ class OcppWallbox(Wallbox):
         self._last_heard = clock()
         # what the charger reported
         self._status = "Available"
+        self._status_at = clock()
         self._error_code = "NoError"
         self._sample = Sample()
+        self._sample_at: float | None = None  # when the last MeterValues with power or currents came
+        self._measurements: Measurements | None = None
         self._transaction: int | None = None
         self._meter_start = 0.0
         self._session_energy = 0.0  # Wh of the last transaction, kept until the car leaves
@@ -277,6 +280,8 @@ class OcppWallbox(Wallbox):
         except OcppDataError as e:
             self._problem(str(e))
             return
+        if status != self._status:
+            self._status_at = self.clock()
         self._status = status
         self._error_code = error_code
         if status == "Available":
@@ -303,6 +308,11 @@ class OcppWallbox(Wallbox):
             log.info("OCPP: taking over transaction %d", transaction_id)
             self._transaction = transaction_id
             self._meter_start = sample.energy if sample.energy is not None else self._sample.energy or 0.0
+        if sample.power is not None or sample.currents:
+            at = self.clock()
+            self._sample_at = at
+            drawing = is_drawing(list(sample.currents.values()), sample.power)
+            self._measurements = (self._measurements or Measurements(at, None)).seen(at, drawing)
         self._sample = Sample(
             power=sample.power if sample.power is not None else self._sample.power,
             energy=sample.energy if sample.energy is not None else self._sample.energy,
@@ -397,7 +407,10 @@ class OcppWallbox(Wallbox):
             raise DeviceError(f"OCPP: nothing from the charge point for {silent:.0f} s")
         status = car_status(self._status)
         closed = self._status in CONTACTOR_CLOSED
-        power = self._sample.power if closed and self._sample.power is not None else 0.0
+        # MeterValues newer than the status win over it: after "SuspendedEVSE" the car may still draw
+        # for seconds, and a phase switch must see that.
+        live = closed or (self._sample_at is not None and self._sample_at >= self._status_at)
+        power = self._sample.power if live and self._sample.power is not None else 0.0
         if status == CarStatus.Charging and self._sample.power is None:
             # Charging, but no MeterValues yet: assume the offered current, never "no load"
             power = self._current * self._phases * self.config.line_voltage
@@ -409,12 +422,15 @@ class OcppWallbox(Wallbox):
             max_current=self._current,
             allow_charging=self._allowed,
             phases_in=self._phases,
-            phases_out=phases_out(self._sample.currents, closed, self._phases),
+            phases_out=phases_out(self._sample.currents, closed, self._phases, live),
             power=power,
             charged_energy=self._charged(energy) if status != CarStatus.NoVehicle else 0.0,
             total_energy=energy,
             temperature=self._sample.temperature or 0.0,
         )
+
+    def measurements(self) -> Measurements | None:
+        return self._measurements
 
     def _charged(self, energy: float) -> float:
         if self._transaction is None:

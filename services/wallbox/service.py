@@ -55,7 +55,13 @@ class WallboxService(Service):
         self.link.on(topics.command("wallbox", "car_status"), self._on_car_status)
         self.link.on(topics.command("wallbox", "phases"), self._on_phases)
         self.native_phases = NativePhaseSwitch(
-            wallbox, self._device_lock, self._read_and_publish, config.phase_switch_timeout, 1.0, self.log
+            wallbox,
+            self._device_lock,
+            self._read_and_publish,
+            config.phase_switch_timeout,
+            min(1.0, config.poll_interval),
+            self.log,
+            settle=config.phase_switch_settle,
         )
         self._phase_task: asyncio.Task[None] | None = None
         self._phase_target = 0

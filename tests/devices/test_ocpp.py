@@ -273,7 +273,12 @@ def test_native_phase_switch_pauses_first_and_sends_number_phases(
     mqtt_broker: Broker, probe: MqttProbe, prefix: str, tmp_path: Path, port: int
 ) -> None:
     with (
-        start(tmp_path, mqtt_broker, prefix, ocpp_config(port, phase_switching="native")),
+        start(
+            tmp_path,
+            mqtt_broker,
+            prefix,
+            ocpp_config(port, phase_switching="native", phase_switch_settle=0.5),
+        ),
         FakeChargePoint(f"ws://127.0.0.1:{port}") as cp,
     ):
         charging_at(probe, prefix, cp, 10)
