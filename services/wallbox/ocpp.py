@@ -7,30 +7,40 @@ authorization; RemoteStopTransaction would end the session and many chargers the
 again. RemoteStartTransaction is sent once when a car is plugged in without a running transaction, so a
 charger that needs authorization starts one. With `phase_switching` native the profile carries
 `numberPhases` (the service pauses charging and waits for no current first).
+
+One connection per charge point id. Without a password the first one stays while it answers a ping: a
+second one for the same id is refused (anyone on the LAN could otherwise take the charger's place and get
+its commands); with a password the newcomer has authenticated, so it replaces the old connection (a
+charger that reconnects before its old connection timed out).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hmac
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any, Literal, TypeVar
 
 import websockets
 from ocpp.routing import on
-from ocpp.v16 import ChargePoint, call, call_result, enums
+from ocpp.v16 import call, call_result, enums
 from ocpp.v16 import datatypes as dt
 from pydantic import Field, SecretStr
 from websockets.asyncio.server import Server, ServerConnection, basic_auth, serve
+from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, WallboxData
+from pvcontrol.throttle import LogThrottle
 from services.wallbox.device import Measurements, Wallbox, WallboxBase, is_drawing
+from services.wallbox.ocpp_auth import LoginGuard
 from services.wallbox.ocpp_protocol import (
     CONTACTOR_CLOSED,
     OcppDataError,
@@ -40,10 +50,12 @@ from services.wallbox.ocpp_protocol import (
     phases_out,
     wb_error,
 )
+from services.wallbox.ocpp_routing import RobustChargePoint
 
 log = logging.getLogger("pvcontrol.wallbox.ocpp")
 logging.getLogger("pvcontrol.wallbox.ocpp.ws").setLevel(logging.WARNING)  # no line per connection
 PROFILE_ID = 1
+LIVENESS_TIMEOUT = 5.0  # s for the connected charge point to answer a ping when a second one comes
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -92,7 +104,7 @@ class _WireLog(logging.Filter):
         return True
 
 
-class _CentralSystem(ChargePoint):  # type: ignore[misc]
+class _CentralSystem(RobustChargePoint):
     """The library's message routing; every event goes to `OcppWallbox`."""
 
     def __init__(self, wallbox: OcppWallbox, cp_id: str, connection: ServerConnection) -> None:
@@ -149,6 +161,19 @@ class _CentralSystem(ChargePoint):  # type: ignore[misc]
         return call_result.DataTransfer(status=enums.DataTransferStatus.unknown_vendor_id)
 
 
+def _source(connection: ServerConnection) -> str:
+    return str(connection.remote_address[0]) if connection.remote_address else "?"
+
+
+def _basic_user(request: Request) -> str:
+    """The user name of a refused Basic login, for the log (never the password)."""
+    header = request.headers.get("Authorization", "")
+    try:
+        return base64.b64decode(header.removeprefix("Basic ").strip()).decode().partition(":")[0]
+    except ValueError:  # not base64, not UTF-8
+        return ""
+
+
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -162,7 +187,10 @@ class OcppWallbox(Wallbox):
         self._server: Server | None = None
         self._cp: _CentralSystem | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._problems: list[str] = []
+        self._problems: list[str] = []  # the first problem since the last read, and how many came
+        self._problem_count = 0
+        self.logins = LoginGuard(log, clock)
+        self._duplicates = LogThrottle(log, clock=clock)
         self._last_heard = clock()
         # what the charger reported
         self._status = "Available"
@@ -204,9 +232,16 @@ class OcppWallbox(Wallbox):
             self.config.port,
             self.config.charge_point_id,
         )
+        if self.config.password is None:
+            log.warning(
+                "OCPP runs without a password: anyone on the network can connect as %s; set wallbox.password"
+                " (security profile 1) if the charger supports it",
+                self.config.charge_point_id,
+            )
 
     def _authentication(self) -> Any:
-        """With a password: Basic auth (security profile 1), checked before the websocket opens."""
+        """With a password: Basic auth (security profile 1), checked before the websocket opens, failed
+        logins throttled per source address."""
         password = self.config.password
         if password is None:
             return None
@@ -215,11 +250,23 @@ class OcppWallbox(Wallbox):
         def check(username: str, given: str) -> bool:
             user_ok = hmac.compare_digest(username.encode(), expected[0].encode())
             password_ok = hmac.compare_digest(given.encode(), expected[1].encode())
-            if not (user_ok and password_ok):
-                log.warning("OCPP: refused %r: wrong charge point id or password", username[:40])
             return user_ok and password_ok
 
-        return basic_auth(realm="pvcontrol", check_credentials=check)
+        basic = basic_auth(realm="pvcontrol", check_credentials=check)
+
+        async def authenticate(connection: ServerConnection, request: Request) -> Response | None:
+            source = str(connection.remote_address[0]) if connection.remote_address else "?"
+            if self.logins.banned(source):
+                return connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "Too many failed logins\n")
+            response: Response | None = await basic(connection, request)
+            if response is None:
+                self.logins.succeeded(source)
+            else:
+                has_credentials = "Authorization" in request.headers
+                self.logins.failed(source, _basic_user(request), guess=has_credentials)
+            return response
+
+        return authenticate
 
     async def _connection(self, connection: ServerConnection) -> None:
         cp_id = connection.request.path.rstrip("/").rsplit("/", 1)[-1] if connection.request else ""
@@ -233,9 +280,9 @@ class OcppWallbox(Wallbox):
             log.warning("OCPP: refused %s: it does not speak ocpp1.6", cp_id)
             await connection.close(1002, "ocpp1.6 required")
             return
-        if self._cp is not None:
-            log.info("OCPP: %s connected again; dropping its old connection", cp_id)
-            await self._cp._connection.close()
+        if self._cp is not None and not await self._replaces(self._cp, connection):
+            await connection.close(1008, "charge point already connected")
+            return
         cp = _CentralSystem(self, cp_id, connection)
         self._cp = cp
         self.heard()
@@ -251,13 +298,41 @@ class OcppWallbox(Wallbox):
             if self._cp is cp:
                 self._cp = None
 
+    async def _replaces(self, old: _CentralSystem, new: ServerConnection) -> bool:
+        """Whether a second connection for the charge point id takes the place of the connected one."""
+        cp_id, source = self.config.charge_point_id, _source(new)
+        if self.config.password is not None:
+            log.info(
+                "OCPP: %s connected again from %s (authenticated); dropping its old connection", cp_id, source
+            )
+            await old._connection.close()
+            return True
+        try:
+            pong = await old._connection.ping()
+            await asyncio.wait_for(pong, LIVENESS_TIMEOUT)
+        except (TimeoutError, websockets.ConnectionClosed):
+            log.info("OCPP: %s connected again from %s; its old connection is dead", cp_id, source)
+            await old._connection.close()
+            return True
+        self._duplicates.warning(
+            "duplicate",
+            "OCPP: refused a second connection as %s from %s: the charge point is connected from %s and"
+            " answers (without a password the first connection stays)",
+            cp_id,
+            source,
+            _source(old._connection),
+        )
+        return False
+
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def _problem(self, message: str) -> None:
-        self._problems.append(message)
+        if not self._problems:
+            self._problems.append(message)
+        self._problem_count += 1
 
     def heard(self) -> None:
         self._last_heard = self.clock()
@@ -398,8 +473,9 @@ class OcppWallbox(Wallbox):
     async def read(self) -> WallboxData:
         await self._serve()
         if self._problems:
-            problem, self._problems = self._problems[0], []
-            raise DeviceError(problem)
+            problem, count = self._problems[0], self._problem_count
+            self._problems, self._problem_count = [], 0
+            raise DeviceError(problem if count == 1 else f"{problem} (and {count - 1} more problems)")
         if self._cp is None:
             raise DeviceError(f"OCPP: charge point {self.config.charge_point_id} is not connected")
         silent = self.clock() - self._last_heard
