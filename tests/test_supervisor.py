@@ -76,6 +76,38 @@ def test_a_dying_service_stops_the_charger_and_takes_every_status_offline(
         wait_until(lambda: offline(probe, topic), 10, f"{service} offline")  # noqa: B023
 
 
+def test_a_dying_wallbox_service_stops_its_charger_on_the_way_out(
+    mqtt_broker: Broker, probe: MqttProbe, prefix: str
+) -> None:
+    port = free_port()
+    broker = BrokerAddress.parse(mqtt_broker.url)
+    config = OcppWallboxConfig(charge_point_id="CP1", host="127.0.0.1", port=port, poll_interval=0.2)
+    with FakeChargePoint(f"ws://127.0.0.1:{port}", reconnect_delay=0.2) as cp:
+
+        async def scenario() -> list[str]:
+            die, stop = asyncio.Event(), asyncio.Event()
+            wallbox = WallboxService(config, OcppWallbox(config), broker, Topics(prefix))
+
+            async def watchdog_with_a_bug(_: asyncio.Event) -> None:
+                await die.wait()
+                raise RuntimeError("a bug in the wallbox service")
+
+            wallbox._watch_controller = watchdog_with_a_bug  # type: ignore[method-assign,assignment]
+            runner = asyncio.create_task(run_all([wallbox], stop, broker))
+            await asyncio.to_thread(wait_until, lambda: cp.connected, 20, "the charge point connected")
+            await asyncio.to_thread(cp.plug, True)
+            probe.publish(f"{prefix}/wallbox/max_current/set", "16")
+            probe.publish(f"{prefix}/wallbox/allow_charging/set", "true")
+            await asyncio.to_thread(wait_until, lambda: cp.connector.current == 16, 20, "charging at 16 A")
+            die.set()
+            return await asyncio.wait_for(runner, 20)
+
+        assert asyncio.run(scenario()) == ["wallbox"]
+        assert (cp.connector.limit, cp.connector.current) == (0, 0)
+    topic = f"{prefix}/wallbox/status"
+    wait_until(lambda: offline(probe, topic), 10, "wallbox offline")
+
+
 def offline(probe: MqttProbe, topic: str) -> bool:
     last = probe.last(topic)
     return last is not None and last.payload == b"offline"
