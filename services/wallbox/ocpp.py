@@ -8,23 +8,17 @@ again. RemoteStartTransaction is sent once when a car is plugged in without a ru
 charger that needs authorization starts one. With `phase_switching` native the profile carries
 `numberPhases` (the service pauses charging and waits for no current first).
 
-One connection per charge point id. Without a password the first one stays while it answers a ping: a
-second one for the same id is refused (anyone on the LAN could otherwise take the charger's place and get
-its commands); with a password the newcomer has authenticated, so it replaces the old connection (a
-charger that reconnects before its old connection timed out).
+Who may connect (the password, one connection per charge point id): ocpp_auth.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hmac
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
 from typing import Any, Literal, TypeVar
 
 import websockets
@@ -32,15 +26,13 @@ from ocpp.routing import on
 from ocpp.v16 import call, call_result, enums
 from ocpp.v16 import datatypes as dt
 from pydantic import Field, SecretStr
-from websockets.asyncio.server import Server, ServerConnection, basic_auth, serve
-from websockets.http11 import Request, Response
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.typing import Subprotocol
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, WallboxData
-from pvcontrol.throttle import LogThrottle
 from services.wallbox.device import Measurements, Wallbox, WallboxBase, is_drawing
-from services.wallbox.ocpp_auth import LoginGuard
+from services.wallbox.ocpp_auth import Admission
 from services.wallbox.ocpp_protocol import (
     CONTACTOR_CLOSED,
     OcppDataError,
@@ -55,7 +47,6 @@ from services.wallbox.ocpp_routing import RobustChargePoint
 log = logging.getLogger("pvcontrol.wallbox.ocpp")
 logging.getLogger("pvcontrol.wallbox.ocpp.ws").setLevel(logging.WARNING)  # no line per connection
 PROFILE_ID = 1
-LIVENESS_TIMEOUT = 5.0  # s for the connected charge point to answer a ping when a second one comes
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -161,19 +152,6 @@ class _CentralSystem(RobustChargePoint):
         return call_result.DataTransfer(status=enums.DataTransferStatus.unknown_vendor_id)
 
 
-def _source(connection: ServerConnection) -> str:
-    return str(connection.remote_address[0]) if connection.remote_address else "?"
-
-
-def _basic_user(request: Request) -> str:
-    """The user name of a refused Basic login, for the log (never the password)."""
-    header = request.headers.get("Authorization", "")
-    try:
-        return base64.b64decode(header.removeprefix("Basic ").strip()).decode().partition(":")[0]
-    except ValueError:  # not base64, not UTF-8
-        return ""
-
-
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -189,8 +167,7 @@ class OcppWallbox(Wallbox):
         self._tasks: set[asyncio.Task[None]] = set()
         self._problems: list[str] = []  # the first problem since the last read, and how many came
         self._problem_count = 0
-        self.logins = LoginGuard(log, clock)
-        self._duplicates = LogThrottle(log, clock=clock)
+        self.admission = Admission(config.charge_point_id, config.password, log, clock)
         self._last_heard = clock()
         # what the charger reported
         self._status = "Available"
@@ -222,7 +199,7 @@ class OcppWallbox(Wallbox):
                 subprotocols=[Subprotocol("ocpp1.6")],
                 ping_interval=20,
                 logger=logging.getLogger("pvcontrol.wallbox.ocpp.ws"),
-                process_request=self._authentication(),
+                process_request=self.admission.process_request(),
             )
         except OSError as e:
             raise DeviceError(f"OCPP: cannot listen on {self.config.host}:{self.config.port}: {e}") from e
@@ -239,35 +216,6 @@ class OcppWallbox(Wallbox):
                 self.config.charge_point_id,
             )
 
-    def _authentication(self) -> Any:
-        """With a password: Basic auth (security profile 1), checked before the websocket opens, failed
-        logins throttled per source address."""
-        password = self.config.password
-        if password is None:
-            return None
-        expected = (self.config.charge_point_id, password.get_secret_value())
-
-        def check(username: str, given: str) -> bool:
-            user_ok = hmac.compare_digest(username.encode(), expected[0].encode())
-            password_ok = hmac.compare_digest(given.encode(), expected[1].encode())
-            return user_ok and password_ok
-
-        basic = basic_auth(realm="pvcontrol", check_credentials=check)
-
-        async def authenticate(connection: ServerConnection, request: Request) -> Response | None:
-            source = str(connection.remote_address[0]) if connection.remote_address else "?"
-            if self.logins.banned(source):
-                return connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "Too many failed logins\n")
-            response: Response | None = await basic(connection, request)
-            if response is None:
-                self.logins.succeeded(source)
-            else:
-                has_credentials = "Authorization" in request.headers
-                self.logins.failed(source, _basic_user(request), guess=has_credentials)
-            return response
-
-        return authenticate
-
     async def _connection(self, connection: ServerConnection) -> None:
         cp_id = connection.request.path.rstrip("/").rsplit("/", 1)[-1] if connection.request else ""
         if cp_id != self.config.charge_point_id:
@@ -280,7 +228,7 @@ class OcppWallbox(Wallbox):
             log.warning("OCPP: refused %s: it does not speak ocpp1.6", cp_id)
             await connection.close(1002, "ocpp1.6 required")
             return
-        if self._cp is not None and not await self._replaces(self._cp, connection):
+        if self._cp is not None and not await self.admission.replaces(self._cp._connection, connection):
             await connection.close(1008, "charge point already connected")
             return
         cp = _CentralSystem(self, cp_id, connection)
@@ -297,32 +245,6 @@ class OcppWallbox(Wallbox):
         finally:
             if self._cp is cp:
                 self._cp = None
-
-    async def _replaces(self, old: _CentralSystem, new: ServerConnection) -> bool:
-        """Whether a second connection for the charge point id takes the place of the connected one."""
-        cp_id, source = self.config.charge_point_id, _source(new)
-        if self.config.password is not None:
-            log.info(
-                "OCPP: %s connected again from %s (authenticated); dropping its old connection", cp_id, source
-            )
-            await old._connection.close()
-            return True
-        try:
-            pong = await old._connection.ping()
-            await asyncio.wait_for(pong, LIVENESS_TIMEOUT)
-        except (TimeoutError, websockets.ConnectionClosed):
-            log.info("OCPP: %s connected again from %s; its old connection is dead", cp_id, source)
-            await old._connection.close()
-            return True
-        self._duplicates.warning(
-            "duplicate",
-            "OCPP: refused a second connection as %s from %s: the charge point is connected from %s and"
-            " answers (without a password the first connection stays)",
-            cp_id,
-            source,
-            _source(old._connection),
-        )
-        return False
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

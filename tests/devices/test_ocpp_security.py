@@ -146,7 +146,7 @@ def test_failed_logins_are_throttled_per_source_and_in_the_log(caplog: pytest.Lo
     async def scenario() -> tuple[list[int], float, int]:
         async with central_system(config(port, password="s3cret")) as wallbox:
             clock = FakeClock()
-            wallbox.logins = LoginGuard(logging.getLogger("pvcontrol.wallbox.ocpp"), clock)
+            wallbox.admission.logins = LoginGuard(logging.getLogger("pvcontrol.wallbox.ocpp"), clock)
             started = time.monotonic()
             statuses = [await guess(f"guess{i}") for i in range(attempts)]
             elapsed = time.monotonic() - started
