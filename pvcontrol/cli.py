@@ -24,6 +24,7 @@ from pvcontrol.embedded_broker import EmbeddedBrokerRefused, ensure_broker
 from pvcontrol.metrics import serve_metrics
 from pvcontrol.service import Service
 from pvcontrol.settings import ConfigFileError, Settings, load_settings
+from pvcontrol.supervisor import run_all
 from pvcontrol.topics import Topics
 from services.car.registry import CARS
 from services.forecast.registry import FORECASTS
@@ -32,6 +33,7 @@ from services.relay.registry import RELAYS
 from services.wallbox.registry import WALLBOXES
 
 EXIT_BAD_CONFIG = 2
+EXIT_SERVICE_DIED = 1  # a service failed: the charger was told to stop, the statuses are offline
 SHUTDOWN_TIMEOUT = 4.0  # s from SIGTERM to exit, the rest of the 5 s for the interpreter
 SERVICE_COMMANDS = ("meter", "wallbox", "car", "relay", "controller", "forecast", "api")
 log = logging.getLogger("pvcontrol")
@@ -158,7 +160,8 @@ def metrics_port(name: str, settings: Settings) -> int:
     return port
 
 
-async def run(services: Sequence[Service], settings: Settings, broker: BrokerAddress) -> None:
+async def run(services: Sequence[Service], settings: Settings, broker: BrokerAddress) -> list[str]:
+    """Run the services until a signal (or until one dies); the names of those that died."""
     if len(services) == 1:
         serve_metrics(metrics_port(services[0].name, settings), services[0].log)
 
@@ -171,19 +174,24 @@ async def run(services: Sequence[Service], settings: Settings, broker: BrokerAdd
     async with contextlib.AsyncExitStack() as stack:
         if len(services) > 1 and settings.mqtt.embedded_broker:
             await ensure_broker(stack, broker)
-        running = asyncio.ensure_future(_run_all(services, stop))
+        running = asyncio.ensure_future(run_all(services, stop, broker))
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
+        failed: list[str] = []
         try:
             # A stop must end the process in time (CONTRACT: within 5 s) even if a publish hangs.
-            await asyncio.wait_for(asyncio.shield(running), SHUTDOWN_TIMEOUT)
+            failed = await asyncio.wait_for(asyncio.shield(running), SHUTDOWN_TIMEOUT)
         except TimeoutError:
             log.warning("shutdown took longer than %.0f s; cancelled what was left", SHUTDOWN_TIMEOUT)
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
-    log.info("stopped")
+    if failed:
+        log.error("stopped because %s died; exiting with %d", ", ".join(failed), EXIT_SERVICE_DIED)
+    else:
+        log.info("stopped")
+    return failed
 
 
 def _ignore_closed_socket_callbacks(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -199,12 +207,6 @@ def _ignore_closed_socket_callbacks(loop: asyncio.AbstractEventLoop, context: di
         log.debug("socket closed before its writer was registered: %s", error)
         return
     loop.default_exception_handler(context)
-
-
-async def _run_all(services: Sequence[Service], stop: asyncio.Event) -> None:
-    async with asyncio.TaskGroup() as tasks:
-        for service in services:
-            tasks.create_task(service.run(stop))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,11 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pvcontrol: cannot set up the {args.command} service: {e}", file=sys.stderr)
         return EXIT_BAD_CONFIG
     try:
-        asyncio.run(run(services, settings, broker))
+        failed = asyncio.run(run(services, settings, broker))
     except EmbeddedBrokerRefused as e:
         print(f"pvcontrol: {e}", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    return 0
+    return EXIT_SERVICE_DIED if failed else 0
 
 
 if __name__ == "__main__":

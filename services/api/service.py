@@ -41,6 +41,15 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
+async def _serve(server: uvicorn.Server) -> None:
+    """uvicorn calls sys.exit when it cannot listen; SystemExit would end the whole process at once, past
+    the runner that stops the charger first (pvcontrol/supervisor.py): an error instead."""
+    try:
+        await server.serve()
+    except SystemExit as e:
+        raise OSError(f"the gateway could not start (uvicorn exited with {e.code})") from None
+
+
 class ApiService(Service):
     name = "api"
 
@@ -213,7 +222,7 @@ class ApiService(Service):
                 tasks.create_task(self._watch_liveness(stop)),
                 tasks.create_task(self._announce()),
             ]
-            serving = tasks.create_task(server.serve())
+            serving = tasks.create_task(_serve(server))
             await stop.wait()
             self.broadcaster.close()
             server.should_exit = True

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,8 @@ class ControllerService(Service):
         self._meter_reading = TrustedReading(MeterData, "meter", self.log, config.plant_power_limit)
         self._wallbox_reading = TrustedReading(WallboxData, "wallbox", self.log, config.plant_power_limit)
         self._failing_cycles = Episode(self.log, "control cycle failed; PV charging stopped")
+        self._absurd_energy = Episode(self.log, "implausible charged energy ignored")
+        self._split_at = now()  # the last cycle that counted PV or grid energy: what an increment may span
         self.meter: MeterData | None = None
         self.wallbox: WallboxData | None = None
         self.relay: RelayData | None = None
@@ -231,11 +234,33 @@ class ControllerService(Service):
         self._published = True
         await self.publish_state(self.state_document())
 
+    def _implausible_energy(self, result: CycleResult, at: float) -> str | None:
+        """Why this cycle's energy increments cannot be true, or None. A wallbox counter that jumps to
+        1e308 Wh (and back) must not make today's energy inf: that would fail the state document."""
+        parts = (result.charged_wh, result.charged_pv_wh, result.charged_grid_wh)
+        if not all(math.isfinite(p) and p >= 0 for p in parts):
+            return f"increments {parts} are not finite and >= 0"
+        span = max(at - self._split_at, self.config.cycle_time)
+        bound = self.config.plant_power_limit * span / 3600 + 1.0
+        if max(parts) > bound:
+            return (
+                f"{max(parts):.3g} Wh in {span:.0f} s is more than plant_power_limit"
+                f" {self.config.plant_power_limit:.0f} W could charge"
+            )
+        return None
+
     def _account(self, result: CycleResult, at: float) -> None:
         day = local_day(at)
         if day != self.energy_day:
             self.energy_day = day
             self.energy_today = {"pv": 0.0, "grid": 0.0}
+        problem = self._implausible_energy(result, at)
+        if problem is not None:
+            self._absurd_energy.seen(problem)
+            return
+        self._absurd_energy.over()
+        if result.charged_pv_wh or result.charged_grid_wh:
+            self._split_at = at
         self.energy_today["pv"] += result.charged_pv_wh
         self.energy_today["grid"] += result.charged_grid_wh
         metrics.TOTAL_CHARGED.inc(result.charged_wh)
@@ -278,16 +303,11 @@ class ControllerService(Service):
             metrics.CURRENT_CHANGES.inc()
 
     async def cycle(self) -> None:
-        at = now()
-        inputs = LawInputs(
-            meter=self.meter, wallbox=self.wallbox, relay_enabled=self.phases_switchable, now=at
-        )
+        """One control cycle. Nothing a reading contains may end the controller: whatever fails here
+        stops PV charging and is reported on the state, and the next cycle tries again."""
         before = self.law_state
-        strategy = tracking.control_cycle if self._tracking else control_cycle
         try:
-            result, self._decision, self.goal_state = cycle_with_goals(
-                strategy, before, self.config, inputs, self.goal_state, self.car
-            )
+            await self._cycle()
         except Exception as e:
             # A bug on some unforeseen input must neither stop the controller nor leave the car
             # charging from the grid in a PV mode: stop charging and try again next cycle. The
@@ -297,11 +317,32 @@ class ControllerService(Service):
             if before.desired_mode in (ChargeMode.PV_ONLY, ChargeMode.PV_ALL):
                 await self._send(Commands(allow_charging=False))
             # Still alive and still taking commands (OFF helps): the state says how many cycles failed.
-            failing = self.state_document().model_copy(update={"error": self._failing_cycles.count})
             self._published = True
-            await self.publish_state(failing)
+            await self.publish_state(self._failing_state())
             return
         self._failing_cycles.over()
+
+    def _failing_state(self) -> ControllerData:
+        try:
+            document = self.state_document()
+        except Exception:  # the state itself cannot be built: the fields a cycle feeds start over
+            self.energy_today = {"pv": 0.0, "grid": 0.0}
+            self._decision = None
+            self._reason = None
+            document = self.state_document()
+        return document.model_copy(update={"error": self._failing_cycles.count})
+
+    async def _cycle(self) -> None:
+        at = now()
+        inputs = LawInputs(
+            meter=self.meter, wallbox=self.wallbox, relay_enabled=self.phases_switchable, now=at
+        )
+        before = self.law_state
+        strategy = tracking.control_cycle if self._tracking else control_cycle
+        result, decision, goal_state = cycle_with_goals(
+            strategy, before, self.config, inputs, self.goal_state, self.car
+        )
+        self._decision, self.goal_state = decision, goal_state
         self.law_state = result.state
         self._pending_wish = result.allow_charging_wish
         self._reason = self._decision.reason or result.reason or _pending_reason(result)

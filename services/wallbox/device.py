@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field, computed_field
@@ -32,6 +33,12 @@ class WallboxBase(Section):
     phase_switch_timeout: float = Field(
         default=60.0, gt=0, description="s a native phase switch waits for the charger to report no current"
     )
+    phase_switch_settle: float = Field(
+        default=15.0,
+        ge=0,
+        description="s a native phase switch waits after the last measured current (or after the stop, "
+        "when the charger measures nothing), as the phase relay's idle_settle",
+    )
 
     # Published on P/wallbox/config, so the gateway knows without knowing device types.
     @computed_field  # type: ignore[prop-decorator]
@@ -39,6 +46,30 @@ class WallboxBase(Section):
     def car_status_settable(self) -> bool:
         """Whether P/wallbox/car_status/set plugs a car in or out (simulations only)."""
         return False
+
+
+DRAWING_AMPERES = 0.5  # A on any phase: the car draws current
+DRAWING_WATTS = 100.0  # W, for a charger that measures power but no currents
+
+
+def is_drawing(currents: list[float], power: float | None) -> bool:
+    """What a measurement says: current flows (currents per phase decide, power if there are none)."""
+    if currents:
+        return max(currents) > DRAWING_AMPERES
+    return power is not None and power > DRAWING_WATTS
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """When the charger last measured the current the car draws (meter values, never a status word), on
+    the adapter's monotonic clock: `measured_at` the newest measurement, `drawing_at` the newest one that
+    showed current (None: none did)."""
+
+    measured_at: float
+    drawing_at: float | None
+
+    def seen(self, at: float, drawing: bool) -> Measurements:
+        return Measurements(at, at if drawing else self.drawing_at)
 
 
 class Wallbox(ABC):
@@ -58,6 +89,11 @@ class Wallbox(ABC):
 
     def on_relay_state(self, relay: RelayData) -> None:
         """The latest relay state, for simulations whose phases follow the relay."""
+
+    def measurements(self) -> Measurements | None:
+        """The charger's current measurements for the native phase switch; None when it measures nothing
+        (the switch then waits `phase_switch_settle` after the stop)."""
+        return None
 
     async def set_phases(self, phases: int) -> None:
         """Switch to 1 or 3 phases itself (`phase_switching` native). The service has paused charging and

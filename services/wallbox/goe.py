@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -11,8 +13,8 @@ from pydantic import Field, model_validator
 from pvcontrol.device import DeviceError
 from pvcontrol.http_client import HttpStatusError, JsonHttpClient, NotJsonError
 from pvcontrol.models import WallboxData
-from services.wallbox.device import Wallbox, WallboxBase
-from services.wallbox.goe_protocol import V2_STATUS_KEYS, decode_v1, decode_v2
+from services.wallbox.device import Measurements, Wallbox, WallboxBase, is_drawing
+from services.wallbox.goe_protocol import V2_STATUS_KEYS, decode_v1, decode_v2, measured_currents
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +38,12 @@ class GoeWallboxConfig(WallboxBase):
 
 
 class GoeWallbox(Wallbox):
-    def __init__(self, config: GoeWallboxConfig) -> None:
+    def __init__(self, config: GoeWallboxConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self._http = JsonHttpClient(config.url, config.timeout)
         self._api: ApiVersion | None = None if config.api_version == "auto" else config.api_version
         self._last: WallboxData | None = None
+        self._clock = clock
+        self._measurements: Measurements | None = None
 
     async def _api_version(self) -> ApiVersion:
         if self._api is None:
@@ -60,12 +64,22 @@ class GoeWallbox(Wallbox):
         return "v2" if isinstance(probe, dict) and "alw" in probe else "v1"
 
     async def read(self) -> WallboxData:
-        if await self._api_version() == "v2":
-            data = decode_v2(await self._http.get("/api/status", {"filter": ",".join(V2_STATUS_KEYS)}))
+        api = await self._api_version()
+        if api == "v2":
+            document = await self._http.get("/api/status", {"filter": ",".join(V2_STATUS_KEYS)})
+            data = decode_v2(document)
         else:
-            data = decode_v1(await self._http.get("/status"))
+            document = await self._http.get("/status")
+            data = decode_v1(document)
         self._last = data
+        # every status document carries the live meter (`nrg`): a measurement, unlike `car` and `pha`
+        at = self._clock()
+        drawing = is_drawing(measured_currents(document, api), data.power)
+        self._measurements = (self._measurements or Measurements(at, None)).seen(at, drawing)
         return data
+
+    def measurements(self) -> Measurements | None:
+        return self._measurements
 
     async def set_max_current(self, amperes: int) -> None:
         if self._last is not None and self._last.max_current == amperes:

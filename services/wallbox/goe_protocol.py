@@ -146,3 +146,11 @@ def _v2_data(status: Mapping[str, Any], car: CarStatus, wb_error: WbError) -> Wa
         total_energy=_number(status, "eto"),
         temperature=_temperature(status),
     )
+
+
+def measured_currents(document: Any, api: str) -> list[float]:
+    """A per phase L1..L3 as the charger measured them (`nrg` 4..6: v1 in 0.1 A, v2 in A), not what its
+    status says; call after `decode_v1`/`decode_v2` accepted the document."""
+    nrg = _numbers(_require_mapping(document), "nrg", 12)
+    scale = 0.1 if api == "v1" else 1.0
+    return [amperes * scale for amperes in nrg[4:7]]

@@ -7,13 +7,14 @@ authorization; RemoteStopTransaction would end the session and many chargers the
 again. RemoteStartTransaction is sent once when a car is plugged in without a running transaction, so a
 charger that needs authorization starts one. With `phase_switching` native the profile carries
 `numberPhases` (the service pauses charging and waits for no current first).
+
+Who may connect (the password, one connection per charge point id): ocpp_auth.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -22,15 +23,16 @@ from typing import Any, Literal, TypeVar
 
 import websockets
 from ocpp.routing import on
-from ocpp.v16 import ChargePoint, call, call_result, enums
+from ocpp.v16 import call, call_result, enums
 from ocpp.v16 import datatypes as dt
 from pydantic import Field, SecretStr
-from websockets.asyncio.server import Server, ServerConnection, basic_auth, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.typing import Subprotocol
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, WallboxData
-from services.wallbox.device import Wallbox, WallboxBase
+from services.wallbox.device import Measurements, Wallbox, WallboxBase, is_drawing
+from services.wallbox.ocpp_auth import Admission
 from services.wallbox.ocpp_protocol import (
     CONTACTOR_CLOSED,
     OcppDataError,
@@ -40,6 +42,7 @@ from services.wallbox.ocpp_protocol import (
     phases_out,
     wb_error,
 )
+from services.wallbox.ocpp_routing import RobustChargePoint
 
 log = logging.getLogger("pvcontrol.wallbox.ocpp")
 logging.getLogger("pvcontrol.wallbox.ocpp.ws").setLevel(logging.WARNING)  # no line per connection
@@ -92,7 +95,7 @@ class _WireLog(logging.Filter):
         return True
 
 
-class _CentralSystem(ChargePoint):  # type: ignore[misc]
+class _CentralSystem(RobustChargePoint):
     """The library's message routing; every event goes to `OcppWallbox`."""
 
     def __init__(self, wallbox: OcppWallbox, cp_id: str, connection: ServerConnection) -> None:
@@ -162,12 +165,17 @@ class OcppWallbox(Wallbox):
         self._server: Server | None = None
         self._cp: _CentralSystem | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._problems: list[str] = []
+        self._problems: list[str] = []  # the first problem since the last read, and how many came
+        self._problem_count = 0
+        self.admission = Admission(config.charge_point_id, config.password, log, clock)
         self._last_heard = clock()
         # what the charger reported
         self._status = "Available"
+        self._status_at = clock()
         self._error_code = "NoError"
         self._sample = Sample()
+        self._sample_at: float | None = None  # when the last MeterValues with power or currents came
+        self._measurements: Measurements | None = None
         self._transaction: int | None = None
         self._meter_start = 0.0
         self._session_energy = 0.0  # Wh of the last transaction, kept until the car leaves
@@ -191,7 +199,7 @@ class OcppWallbox(Wallbox):
                 subprotocols=[Subprotocol("ocpp1.6")],
                 ping_interval=20,
                 logger=logging.getLogger("pvcontrol.wallbox.ocpp.ws"),
-                process_request=self._authentication(),
+                process_request=self.admission.process_request(),
             )
         except OSError as e:
             raise DeviceError(f"OCPP: cannot listen on {self.config.host}:{self.config.port}: {e}") from e
@@ -201,22 +209,12 @@ class OcppWallbox(Wallbox):
             self.config.port,
             self.config.charge_point_id,
         )
-
-    def _authentication(self) -> Any:
-        """With a password: Basic auth (security profile 1), checked before the websocket opens."""
-        password = self.config.password
-        if password is None:
-            return None
-        expected = (self.config.charge_point_id, password.get_secret_value())
-
-        def check(username: str, given: str) -> bool:
-            user_ok = hmac.compare_digest(username.encode(), expected[0].encode())
-            password_ok = hmac.compare_digest(given.encode(), expected[1].encode())
-            if not (user_ok and password_ok):
-                log.warning("OCPP: refused %r: wrong charge point id or password", username[:40])
-            return user_ok and password_ok
-
-        return basic_auth(realm="pvcontrol", check_credentials=check)
+        if self.config.password is None:
+            log.warning(
+                "OCPP runs without a password: anyone on the network can connect as %s; set wallbox.password"
+                " (security profile 1) if the charger supports it",
+                self.config.charge_point_id,
+            )
 
     async def _connection(self, connection: ServerConnection) -> None:
         cp_id = connection.request.path.rstrip("/").rsplit("/", 1)[-1] if connection.request else ""
@@ -230,9 +228,9 @@ class OcppWallbox(Wallbox):
             log.warning("OCPP: refused %s: it does not speak ocpp1.6", cp_id)
             await connection.close(1002, "ocpp1.6 required")
             return
-        if self._cp is not None:
-            log.info("OCPP: %s connected again; dropping its old connection", cp_id)
-            await self._cp._connection.close()
+        if self._cp is not None and not await self.admission.replaces(self._cp._connection, connection):
+            await connection.close(1008, "charge point already connected")
+            return
         cp = _CentralSystem(self, cp_id, connection)
         self._cp = cp
         self.heard()
@@ -254,7 +252,9 @@ class OcppWallbox(Wallbox):
         task.add_done_callback(self._tasks.discard)
 
     def _problem(self, message: str) -> None:
-        self._problems.append(message)
+        if not self._problems:
+            self._problems.append(message)
+        self._problem_count += 1
 
     def heard(self) -> None:
         self._last_heard = self.clock()
@@ -277,6 +277,8 @@ class OcppWallbox(Wallbox):
         except OcppDataError as e:
             self._problem(str(e))
             return
+        if status != self._status:
+            self._status_at = self.clock()
         self._status = status
         self._error_code = error_code
         if status == "Available":
@@ -303,6 +305,11 @@ class OcppWallbox(Wallbox):
             log.info("OCPP: taking over transaction %d", transaction_id)
             self._transaction = transaction_id
             self._meter_start = sample.energy if sample.energy is not None else self._sample.energy or 0.0
+        if sample.power is not None or sample.currents:
+            at = self.clock()
+            self._sample_at = at
+            drawing = is_drawing(list(sample.currents.values()), sample.power)
+            self._measurements = (self._measurements or Measurements(at, None)).seen(at, drawing)
         self._sample = Sample(
             power=sample.power if sample.power is not None else self._sample.power,
             energy=sample.energy if sample.energy is not None else self._sample.energy,
@@ -388,8 +395,9 @@ class OcppWallbox(Wallbox):
     async def read(self) -> WallboxData:
         await self._serve()
         if self._problems:
-            problem, self._problems = self._problems[0], []
-            raise DeviceError(problem)
+            problem, count = self._problems[0], self._problem_count
+            self._problems, self._problem_count = [], 0
+            raise DeviceError(problem if count == 1 else f"{problem} (and {count - 1} more problems)")
         if self._cp is None:
             raise DeviceError(f"OCPP: charge point {self.config.charge_point_id} is not connected")
         silent = self.clock() - self._last_heard
@@ -397,7 +405,10 @@ class OcppWallbox(Wallbox):
             raise DeviceError(f"OCPP: nothing from the charge point for {silent:.0f} s")
         status = car_status(self._status)
         closed = self._status in CONTACTOR_CLOSED
-        power = self._sample.power if closed and self._sample.power is not None else 0.0
+        # MeterValues newer than the status win over it: after "SuspendedEVSE" the car may still draw
+        # for seconds, and a phase switch must see that.
+        live = closed or (self._sample_at is not None and self._sample_at >= self._status_at)
+        power = self._sample.power if live and self._sample.power is not None else 0.0
         if status == CarStatus.Charging and self._sample.power is None:
             # Charging, but no MeterValues yet: assume the offered current, never "no load"
             power = self._current * self._phases * self.config.line_voltage
@@ -409,12 +420,15 @@ class OcppWallbox(Wallbox):
             max_current=self._current,
             allow_charging=self._allowed,
             phases_in=self._phases,
-            phases_out=phases_out(self._sample.currents, closed, self._phases),
+            phases_out=phases_out(self._sample.currents, closed, self._phases, live),
             power=power,
             charged_energy=self._charged(energy) if status != CarStatus.NoVehicle else 0.0,
             total_energy=energy,
             temperature=self._sample.temperature or 0.0,
         )
+
+    def measurements(self) -> Measurements | None:
+        return self._measurements
 
     def _charged(self, energy: float) -> float:
         if self._transaction is None:

@@ -99,10 +99,13 @@ def wb_error(status: str, error_code: str) -> WbError:
 CONTACTOR_CLOSED = frozenset({"Charging", "SuspendedEV"})  # SuspendedEV: offered, the car takes none
 
 
-def phases_out(currents: dict[str, float], contactor_closed: bool, phases_in: int) -> int:
+def phases_out(
+    currents: dict[str, float], contactor_closed: bool, phases_in: int, measured: bool = False
+) -> int:
     """Phases behind the closed contactor: those carrying current, and all supply phases while none does
-    (a closed contactor never counts as idle: the phase-switch interlocks rely on it)."""
-    if not contactor_closed:
-        return 0
+    (a closed contactor never counts as idle: the phase-switch interlocks rely on it). With the contactor
+    reported open, the phases that `measured` currents (newer than that status) still show carrying."""
     carrying = sum(1 for amperes in currents.values() if amperes > 0.5)
+    if not contactor_closed:
+        return min(carrying, phases_in) if measured else 0
     return carrying or phases_in

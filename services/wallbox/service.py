@@ -21,6 +21,8 @@ from services.wallbox.device import CarStatusSettable, Wallbox
 from services.wallbox.failsafe import ControllerWatchdog
 from services.wallbox.native_phases import NativePhaseSwitch
 
+STOP_BEFORE_EXIT_TIMEOUT = 10.0  # s for the charger to take the stop when the process fails
+
 
 def check_relay_phases(data: WallboxData, relay: RelayData | None) -> WallboxData:
     """The charger sees other phases than the relay switched: report PHASE_RELAY_ERR."""
@@ -63,7 +65,13 @@ class WallboxService(Service):
         self.link.on(topics.command("wallbox", "car_status"), self._on_car_status)
         self.link.on(topics.command("wallbox", "phases"), self._on_phases)
         self.native_phases = NativePhaseSwitch(
-            wallbox, self._device_lock, self._read_and_publish, config.phase_switch_timeout, 1.0, self.log
+            wallbox,
+            self._device_lock,
+            self._read_and_publish,
+            config.phase_switch_timeout,
+            min(1.0, config.poll_interval),
+            self.log,
+            settle=config.phase_switch_settle,
         )
         self._phase_task: asyncio.Task[None] | None = None
         self._phase_target = 0
@@ -192,11 +200,27 @@ class WallboxService(Service):
                 else:
                     self.failsafe.stopped()
 
+    async def stop_charging(self, reason: str) -> bool:
+        """Before the process exits on a failure: nobody would stop the charger afterwards (its failsafe
+        dies with this process). False if the charger could not be told."""
+        self.native_phases.allow_wanted = False  # a phase switch under way must not resume charging
+        try:
+            async with asyncio.timeout(STOP_BEFORE_EXIT_TIMEOUT), self._device_lock:
+                await self.wallbox.allow_charging(False)
+        except (DeviceError, TimeoutError) as e:
+            self.log.error("could not stop charging before exiting (%s): %s", reason, e)
+            return False
+        self.log.warning("charging stopped before exiting: %s", reason)
+        return True
+
     async def main(self, stop: asyncio.Event) -> None:
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._watch_controller(stop))
                 await self.poller.run(self.config.poll_interval, stop)
+        except Exception:
+            await self.stop_charging("the wallbox service failed")
+            raise
         finally:
             if self._reset_task is not None:
                 self._reset_task.cancel()

@@ -1,5 +1,7 @@
 """Native phase switching (`phase_switching` native): the wallbox service pauses charging, waits until the
-charger reports no current, switches, and resumes what was asked for. Never a switch under load."""
+charger's measurements show no current for the settle time, switches, and resumes what was asked for.
+Never a switch under load, whatever the status word says. The charger in-process runs on a fake clock
+(one second per read), so the 15 s settle takes no real time."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, WallboxData
-from services.wallbox.device import Wallbox
+from services.wallbox.device import Measurements, Wallbox
 from services.wallbox.native_phases import NativePhaseSwitch
 from tests.devices.test_service_processes import config_file, state
 from tests.fakes.goe import FakeGoe
@@ -22,34 +24,60 @@ from tests.helpers import Broker, MqttProbe, running
 POLL = 0.2
 
 
-class LaggingCharger(Wallbox):
-    """Keeps drawing current for `lag` reads after it was told to stop, like a car that ramps down."""
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
 
-    def __init__(self, lag: int, phases: int = 3) -> None:
+    def __call__(self) -> float:
+        return self.now
+
+
+class LaggingCharger(Wallbox):
+    """Keeps drawing current for `lag` reads after it was told to stop, like a car that ramps down; every
+    read is one second later. `measures`: each read is also a measurement of the current (like go-e's
+    `nrg`); `status_lies`: its status says idle at once after the stop (like OCPP's SuspendedEVSE)."""
+
+    def __init__(self, lag: int, phases: int = 3, measures: bool = True, status_lies: bool = False) -> None:
         self.lag = lag
         self.allowed = True
         self.phases = phases
+        self.measures = measures
+        self.status_lies = status_lies
+        self.clock = FakeClock()
         self.draining = 0
         self.log: list[str] = []
         self.switched_under_load = 0
+        self.switched_at: float | None = None
+        self.last_drawn_at: float | None = None
+        self.measured: Measurements | None = None
         self.on_pause: Callable[[], None] = lambda: None
 
     def _power(self) -> float:
         return self.phases * 16 * 230.0 if self.allowed or self.draining > 0 else 0.0
 
     async def read(self) -> WallboxData:
+        self.clock.now += 1.0
         power = self._power()
+        if power:
+            self.last_drawn_at = self.clock.now
+        if self.measures:
+            at = self.clock.now
+            self.measured = (self.measured or Measurements(at, None)).seen(at, power > 0)
         self.draining = max(0, self.draining - 1)
         self.log.append(f"read {power:.0f}")
+        reported = 0.0 if self.status_lies and not self.allowed else power
         return WallboxData(
             ts=time.time(),
-            car_status=CarStatus.Charging if power else CarStatus.WaitingForVehicle,
+            car_status=CarStatus.Charging if reported else CarStatus.WaitingForVehicle,
             allow_charging=self.allowed,
             phases_in=self.phases,
-            phases_out=self.phases if power else 0,
-            power=power,
+            phases_out=self.phases if reported else 0,
+            power=reported,
             max_current=16,
         )
+
+    def measurements(self) -> Measurements | None:
+        return self.measured
 
     async def set_max_current(self, amperes: int) -> None:
         self.log.append(f"current {amperes}")
@@ -67,12 +95,22 @@ class LaggingCharger(Wallbox):
     async def set_phases(self, phases: int) -> None:
         if self._power() > 0:
             self.switched_under_load += 1
+        self.switched_at = self.clock.now
         self.phases = phases
         self.log.append(f"phases {phases}")
 
 
-def switcher(charger: LaggingCharger, timeout: float = 5.0) -> NativePhaseSwitch:
-    return NativePhaseSwitch(charger, asyncio.Lock(), charger.read, timeout, 0.01, logging.getLogger("test"))
+def switcher(charger: LaggingCharger, timeout: float = 60.0, settle: float = 3.0) -> NativePhaseSwitch:
+    return NativePhaseSwitch(
+        charger,
+        asyncio.Lock(),
+        charger.read,
+        timeout,
+        0.0,
+        logging.getLogger("test"),
+        clock=charger.clock,
+        settle=settle,
+    )
 
 
 def test_pauses_waits_for_no_current_switches_and_resumes() -> None:
@@ -81,16 +119,61 @@ def test_pauses_waits_for_no_current_switches_and_resumes() -> None:
     assert charger.switched_under_load == 0
     first_switch = charger.log.index("phases 1")
     assert charger.log[: first_switch + 1] == [
-        "read 11040", "allow False", "read 11040", "read 11040", "read 11040", "read 0", "phases 1",
-    ]  # fmt: skip
+        "read 11040", "allow False", "read 11040", "read 11040", "read 11040",
+        "read 0", "read 0", "read 0", "phases 1",
+    ]  # fmt: skip  # idle from the 4th read on; the 3rd idle second completes the 3 s settle
     assert charger.log[first_switch + 1 :] == ["allow True"]
     assert (charger.phases, charger.allowed) == (1, True)
+
+
+@pytest.mark.parametrize("lag", [0, 1, 5, 12])
+def test_a_status_that_says_idle_at_once_is_not_believed_while_current_is_measured(lag: int) -> None:
+    """Like an OCPP charger that reports SuspendedEVSE right after the 0 A pause while its MeterValues
+    still show 16 A per phase: the switch waits for 15 s of measured idle (the relay's settle)."""
+    charger = LaggingCharger(lag=lag, status_lies=True)
+    assert asyncio.run(switcher(charger, settle=15.0).switch(1, lambda: False)) is True
+    assert charger.switched_under_load == 0
+    assert charger.switched_at is not None
+    assert charger.last_drawn_at is not None
+    stopped_at = 1001.0  # the first read was at 1001; the pause right after it
+    assert charger.switched_at == max(charger.last_drawn_at, stopped_at) + 15.0
+
+
+def test_without_measurements_it_waits_the_settle_time_after_the_stop_and_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    charger = LaggingCharger(lag=0, measures=False)
+    switch = switcher(charger, settle=15.0)
+    with caplog.at_level(logging.WARNING, logger="test"):
+        asyncio.run(switch.switch(1, lambda: False))
+        assert charger.switched_at == 1001.0 + 15.0
+        asyncio.run(switch.switch(3, lambda: False))
+        assert charger.switched_under_load == 0
+    unmeasured = [r for r in caplog.records if "measured no current" in r.getMessage()]
+    assert len(unmeasured) == 1
+
+
+def test_the_newest_measurement_showing_current_blocks_the_switch_even_when_old() -> None:
+    """A charger that measured current after the stop and then went quiet (no MeterValues any more) is
+    not switched on its status: only a measurement without current (or the timeout) ends the wait."""
+    charger = LaggingCharger(lag=2, status_lies=True)
+
+    async def read_without_measuring() -> WallboxData:
+        data = await LaggingCharger.read(charger)
+        if charger.draining == 0 and not charger.allowed:
+            charger.measures = False  # the last measurement it made showed current
+        return data
+
+    charger.read = read_without_measuring  # type: ignore[method-assign]
+    with pytest.raises(DeviceError, match="not switched"):
+        asyncio.run(switcher(charger, timeout=20.0, settle=5.0).switch(1, lambda: False))
+    assert (charger.phases, charger.switched_under_load) == (3, 0)
 
 
 def test_a_charger_that_keeps_drawing_current_is_not_switched_and_charging_resumes() -> None:
     charger = LaggingCharger(lag=10**6)
     with pytest.raises(DeviceError, match="not switched"):
-        asyncio.run(switcher(charger, timeout=0.1).switch(1, lambda: False))
+        asyncio.run(switcher(charger, timeout=10.0).switch(1, lambda: False))
     assert "phases 1" not in charger.log
     assert (charger.phases, charger.allowed, charger.switched_under_load) == (3, True, 0)
 
@@ -101,11 +184,11 @@ def test_nothing_happens_on_the_phases_it_already_has() -> None:
     assert charger.log == ["read 11040"]
 
 
-def test_an_idle_charger_is_switched_and_stays_off() -> None:
+def test_an_idle_charger_is_switched_after_the_settle_time_and_stays_off() -> None:
     charger = LaggingCharger(lag=0)
     charger.allowed = False
     asyncio.run(switcher(charger).switch(1, lambda: False))
-    assert charger.log == ["read 0", "phases 1"]
+    assert charger.log == ["read 0", "read 0", "read 0", "read 0", "phases 1"]
     assert charger.allowed is False
 
 
@@ -125,7 +208,12 @@ def test_a_stop_asked_for_during_the_switch_and_the_failsafe_win_over_resuming()
 def test_simulated_wallbox_switches_natively_over_mqtt(
     mqtt_broker: Broker, probe: MqttProbe, prefix: str, tmp_path: Path
 ) -> None:
-    wallbox = {"type": "SimulatedWallbox", "phase_switching": "native", "poll_interval": POLL}
+    wallbox = {
+        "type": "SimulatedWallbox",
+        "phase_switching": "native",
+        "poll_interval": POLL,
+        "phase_switch_settle": 0.5,  # it measures nothing: 0.5 s after the stop
+    }
     with running(
         ["wallbox", "-c", config_file(tmp_path, {"wallbox": wallbox})], mqtt_broker, prefix, tmp_path
     ):
@@ -172,7 +260,13 @@ def test_goe_v2_switches_with_psm_only_after_charging_paused(
 ) -> None:
     with FakeGoe(api="v2") as goe:
         goe.state.frc = 2  # charging, forced on (as pv-control leaves it)
-        wallbox = {"type": "GoeWallbox", "url": goe.url, "poll_interval": POLL, "phase_switching": "native"}
+        wallbox = {
+            "type": "GoeWallbox",
+            "url": goe.url,
+            "poll_interval": POLL,
+            "phase_switching": "native",
+            "phase_switch_settle": 0.5,
+        }
         with running(
             ["wallbox", "-c", config_file(tmp_path, {"wallbox": wallbox})], mqtt_broker, prefix, tmp_path
         ):
@@ -209,7 +303,9 @@ def test_the_controller_repeating_its_wish_during_a_switch_is_no_error() -> None
     charger = LaggingCharger(lag=3)
     config = SimulatedWallboxConfig(phase_switching="native")
     service = WallboxService(config, charger, BrokerAddress("127.0.0.1", 9), Topics("native"))
-    service.native_phases.poll = 0.01
+    service.native_phases.poll = 0.0
+    service.native_phases.clock = charger.clock
+    service.native_phases.settle = 3.0
 
     async def publish(_: WallboxData) -> None:
         return None

@@ -273,14 +273,25 @@ def test_native_phase_switch_pauses_first_and_sends_number_phases(
     mqtt_broker: Broker, probe: MqttProbe, prefix: str, tmp_path: Path, port: int
 ) -> None:
     with (
-        start(tmp_path, mqtt_broker, prefix, ocpp_config(port, phase_switching="native")),
-        FakeChargePoint(f"ws://127.0.0.1:{port}") as cp,
+        start(
+            tmp_path,
+            mqtt_broker,
+            prefix,
+            ocpp_config(port, phase_switching="native", phase_switch_settle=1.5),
+        ),
+        FakeChargePoint(f"ws://127.0.0.1:{port}", meter_interval=0.1) as cp,
     ):
         charging_at(probe, prefix, cp, 10)
+        # the car follows the pause 2 s late while the charger already says SuspendedEVSE
+        cp.connector.ramp_down = 2.0
         mark = command(probe, prefix, "phases", "1")
         one = wallbox_state(probe, prefix, mark, phases_in=1, car_status=2, power=10 * 230.0)
         assert (one["phases_out"], one["allow_charging"]) == (1, True)
         assert cp.connector.phase_switches_under_load == 0
+        switched = cp.connector.profile_times[-2]  # the profile with numberPhases 1
+        assert switched >= cp.connector.lag_until + 1.5 - cp.meter_interval  # measured idle + settle
+        paused = [s for s in probe.since(mark, f"{prefix}/wallbox/state") if not s.json()["allow_charging"]]
+        assert any(s.json()["power"] == 10 * 230.0 * 3 for s in paused)  # the load measured while paused
         limits = [
             (p["charging_schedule"]["charging_schedule_period"][0]["limit"],
              p["charging_schedule"]["charging_schedule_period"][0].get("number_phases"))

@@ -3,7 +3,8 @@
 API v1: `GET /status` (values as JSON strings), `GET /mqtt?payload=<key>=<value>` (reply: full status).
 API v2: `GET /api/status[?filter=k1,k2]`, `GET /api/set?<key>=<json value>` (reply: {key: true | "error"}).
 Test hooks: `plug`, `set_supply_phases`, `override` (raw status values, e.g. unknown codes), the `writes`
-log, and the failure injection of FakeHttpDevice.
+log, a lagging car (`state.ramp_down`: s the car keeps drawing after `frc` 1 while `car` and `pha` already
+say it stopped; `nrg` shows the truth), and the failure injection of FakeHttpDevice.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class ChargerState:
     psm: int = 0  # v2 phaseSwitchMode: 0 auto, 1 force 1 phase, 2 force 3 phases (Gemini / HOME v3)
     psm_switches_under_load: int = 0  # a real charger pauses itself; pv-control must have paused first
     updated: float = field(default_factory=time.monotonic)
+    ramp_down: float = 0.0
+    lag_until: float = 0.0  # monotonic; the car draws until then though the status says stopped
+    psm_times: list[float] = field(default_factory=list)  # monotonic, when each psm change came
 
     @property
     def allowed(self) -> bool:
@@ -49,8 +53,13 @@ class ChargerState:
         return self.car_plugged and self.allowed and self.err == 0 and not self.car_full
 
     @property
+    def drawing(self) -> bool:
+        """What the meter sees: charging, or a car still ramping down after the stop."""
+        return self.charging or (self.car_plugged and time.monotonic() < self.lag_until)
+
+    @property
     def power(self) -> float:
-        return self.amp * LINE_VOLTAGE * self.supply_phases if self.charging else 0.0
+        return self.amp * LINE_VOLTAGE * self.supply_phases if self.drawing else 0.0
 
     @property
     def car(self) -> int:
@@ -146,10 +155,14 @@ class FakeGoe(FakeHttpDevice):
             if key == "amp" and isinstance(value, int) and 6 <= value <= 32:
                 s.amp = value
             elif key == "frc" and value in (0, 1, 2):
+                if value == 1 and s.charging:
+                    s.lag_until = time.monotonic() + s.ramp_down
                 s.frc = value
             elif key == "psm" and value in (0, 1, 2) and not isinstance(value, bool):
-                if s.charging and value != s.psm:
+                if s.drawing and value != s.psm:
                     s.psm_switches_under_load += 1
+                if value != s.psm:
+                    s.psm_times.append(time.monotonic())
                 s.psm = value
                 if value:
                     s.supply_phases = 1 if value == 1 else 3
@@ -171,9 +184,9 @@ class FakeGoe(FakeHttpDevice):
 
     def _nrg(self) -> tuple[list[float], list[float], list[float]]:
         """Per phase voltage (V), current (A), power (W)."""
-        live_out, live_in = self._phase_bits()
+        _, live_in = self._phase_bits()
         volts = [LINE_VOLTAGE + 1.5 * i if live else 0.0 for i, live in enumerate(live_in)]
-        amps = [float(self.state.amp) if live else 0.0 for live in live_out]
+        amps = [float(self.state.amp) if live and self.state.drawing else 0.0 for live in live_in]
         watts = [v * a for v, a in zip(volts, amps, strict=True)]
         return volts, amps, watts
 

@@ -5,7 +5,9 @@ reports each connector status change, starts a transaction when told to (RemoteS
 itself (`free_vend`), obeys a TxDefaultProfile in amperes (0 A = SuspendedEVSE; numberPhases switches its
 phases), sends MeterValues (energy register, power, current per phase, temperature) every
 `meter_interval` s while a transaction runs, and reconnects (without rebooting) when the connection drops.
-Test hooks: `plug`, `drop`, `send_raw`, `stall` (answers nothing), `fault`.
+Test hooks: `plug`, `drop`, `send_raw`, `stall` (answers nothing), `fault`; a lagging car
+(`connector.ramp_down`: s the car keeps drawing after the offer drops, while the status already says
+`connector.paused_status`).
 
     python -m tests.fakes.ocpp_cp --url ws://127.0.0.1:9000/CP1
 """
@@ -59,12 +61,26 @@ class Connector:
     updated: float = field(default_factory=time.monotonic)
     phase_switches_under_load: int = 0
     profiles: list[dict[str, Any]] = field(default_factory=list)
+    profile_times: list[float] = field(default_factory=list)  # monotonic, when each profile came
+    # a car that follows a lower offer late (IEC 61851 allows it 5 s): it keeps drawing `lagging` A
+    # until `lag_until` (monotonic) while the status already says `paused_status`
+    ramp_down: float = 0.0
+    paused_status: str = "SuspendedEVSE"
+    lagging: float = 0.0
+    lag_until: float = 0.0
 
     @property
-    def current(self) -> float:
+    def offered(self) -> float:
         if self.transaction is None or self.status in ("Faulted", "Unavailable"):
             return 0.0
         return min(self.max_current, self.max_current if self.limit is None else self.limit)
+
+    @property
+    def current(self) -> float:
+        """What the car draws (and the meter shows)."""
+        if self.transaction is not None and time.monotonic() < self.lag_until:
+            return max(self.offered, self.lagging)
+        return self.offered
 
     @property
     def power(self) -> float:
@@ -246,7 +262,7 @@ class FakeChargePoint:
 
     def _charging_status(self) -> str:
         c = self.connector
-        return "Charging" if c.current > 0 else "SuspendedEVSE"
+        return "Charging" if c.offered > 0 else c.paused_status
 
     async def start_transaction(self, id_tag: str) -> None:
         c = self.connector
@@ -288,12 +304,16 @@ class FakeChargePoint:
             return str(enums.ChargingProfileStatus.rejected)
         c.advance()
         c.profiles.append(profile)
+        c.profile_times.append(time.monotonic())
+        limit = float(periods[0]["limit"])
+        if c.ramp_down > 0 and c.current > 0 and limit < c.current:
+            c.lagging, c.lag_until = c.current, time.monotonic() + c.ramp_down
         phases = periods[0].get("number_phases")
         if phases in (1, 3) and phases != c.phases:
             if c.power > 0:
                 c.phase_switches_under_load += 1  # a real contactor would arc: pv-control must pause first
             c.phases = phases
-        c.limit = float(periods[0]["limit"])
+        c.limit = limit
         if c.transaction is not None:
             self.spawn(self._set_status(self._charging_status()))
         return str(enums.ChargingProfileStatus.accepted)
