@@ -42,7 +42,7 @@ from bench.plant import (
     run_day,
     steady_battery,
 )
-from bench.report import Row, print_report
+from bench.report import STRATEGY_ORDER, Row, print_report
 from pvcontrol.models import ChargeMode
 from pvcontrol.settings import ControllerSettings
 
@@ -177,6 +177,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--before", type=Path, default=None, help="JSON rows of the law before (--json-out)")
     parser.add_argument("--json-out", type=Path, default=None, help="write every run as JSON rows here")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of the tables")
+    parser.add_argument("--report", type=Path, default=None, help="only print the tables of these JSON rows")
     args = parser.parse_args()
     if args.seeds is None:
         args.seeds = [1] if args.quick else [1, 2, 3]
@@ -188,8 +189,16 @@ def _arguments() -> argparse.Namespace:
     return args
 
 
+def _load(path: Path) -> list[Row]:
+    return [Row(**r) for r in json.loads(path.read_text())]
+
+
 def main() -> None:
     args = _arguments()
+    before = _load(args.before) if args.before else None
+    if args.report is not None:
+        print_report(_load(args.report), before)
+        return
     os.environ["TZ"] = "Europe/Vienna"  # local midnight of the simulated days; workers inherit it
     time.tzset()
     settings = ControllerSettings.model_validate(parse_overrides(args.set))
@@ -224,7 +233,6 @@ def main() -> None:
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
         return
-    before = [Row(**r) for r in json.loads(args.before.read_text())] if args.before else None
     changed = ", ".join(f"{k}={v}" for k, v in parse_overrides(args.set).items()) or "defaults"
     print(
         f"## control quality: {len(tasks)} scenarios ({len(rows)} runs), seeds {args.seeds}, settings: "
@@ -242,7 +250,13 @@ def _plot(folder: Path, task: Task, traces: dict[str, Trace]) -> None:
     roof = "" if task.roof == "south" else f"{task.roof} roof, "
     title = f"{task.day.name} ({task.day.date}), {roof}{battery}, perfect forecast (seed {task.seed})"
     suffix = "" if task.roof == "south" else f"-{task.roof}"
-    plot_scenario(title, list(traces.items()), folder / f"{name}{suffix}.png")
+    panels = sorted(traces.items(), key=lambda item: (item[0].endswith("PV_ALL"), _panel_order(item[0])))
+    plot_scenario(title, panels, folder / f"{name}{suffix}.png")
+
+
+def _panel_order(label: str) -> int:
+    strategy = label.split()[0]
+    return STRATEGY_ORDER.index(strategy) if strategy in STRATEGY_ORDER else len(STRATEGY_ORDER)
 
 
 if __name__ == "__main__":
