@@ -190,7 +190,13 @@ def _arguments() -> argparse.Namespace:
 
 
 def _load(path: Path) -> list[Row]:
-    return [Row(**r) for r in json.loads(path.read_text())]
+    return _in_order([Row(**r) for r in json.loads(path.read_text())])
+
+
+def _in_order(rows: list[Row]) -> list[Row]:
+    """The days as DAYS lists them (the runs finish in another order)."""
+    names = [d.name for d in DAYS]
+    return sorted(rows, key=lambda r: names.index(r.day) if r.day in names else len(names))
 
 
 def main() -> None:
@@ -228,8 +234,9 @@ def main() -> None:
             if traces:
                 _plot(args.plots, task, traces)
     elapsed = time.monotonic() - started
+    rows = _in_order(rows)
     if args.json_out is not None:
-        args.json_out.write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
+        args.json_out.write_text("[\n" + ",\n".join(json.dumps(asdict(r)) for r in rows) + "\n]\n")
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
         return
