@@ -102,7 +102,7 @@ def measure(task: Task) -> tuple[list[Row], dict[str, Trace]]:
     if spec is not None:
         spec = steady_battery(day, spec, settings)
     base = run_day(day, spec, settings)
-    ceiling = None if spec else ceiling_wh(day, settings) / base.export_wh
+    ceiling = None if spec or not base.export_wh else ceiling_wh(day, settings) / base.export_wh
     rows, traces = [], {}
     for mode, strategy, kind in runs_of(task):
         every_reading = strategy != "original"

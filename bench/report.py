@@ -92,7 +92,8 @@ def checks(group: list[Row], index: dict[Key, Row], before: dict[Key, Row] | Non
         limit = 0.35 if first.sky == "broken" else 0.1
         out.append(f"grid ≤ {limit} {_mark(grid <= limit)}")
         floor = {"clear": 0.93, "broken": 0.78}.get(first.sky)
-        if floor is not None and first.forecast != "none":
+        known = all(r.of_ceiling is not None for r in group)  # None: no export, nothing to capture
+        if floor is not None and first.forecast != "none" and known:
             ceiling = min(round(r.of_ceiling or 0.0, 3) for r in group)
             out.append(f"≥ {floor:.0%} of ceiling {_mark(ceiling >= floor)}")
     if first.forecast == "none" and before is not None:
@@ -150,7 +151,9 @@ def print_pv_only(rows: list[Row], index: dict[Key, Row], before: dict[Key, Row]
     )
     print("|---|---|---|---|---:|---:|---:|---:|---:|---|---|")
     for (day, battery, strategy, forecast), group in _groups(rows).items():
-        ceiling = "n/a" if battery != "none" else _span((r.of_ceiling or 0.0 for r in group), "{:.1%}")
+        ceiling = "n/a"
+        if battery == "none" and all(r.of_ceiling is not None for r in group):
+            ceiling = _span((r.of_ceiling or 0.0 for r in group), "{:.1%}")
         at_midnight = (
             "" if battery == "none" else f" ({_span((r.battery_at_midnight_kwh for r in group), '{:.1f}')})"
         )
