@@ -1,11 +1,12 @@
 """One simulated day of a house: PV from pvlib's clear sky under seeded clouds, and appliance loads.
 
 Every series has one value per `STEP` s from local midnight. Needs the `bench` extra (pvlib, numpy).
+The days of the year (`DAYS`) and the roofs (`ROOFS`) are those of bench/README.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np  # type: ignore[import-not-found, unused-ignore]
@@ -17,9 +18,43 @@ STEPS = int(86_400 / STEP)
 Sky = Literal["clear", "broken", "overcast"]
 SKIES: tuple[Sky, ...] = ("clear", "broken", "overcast")
 
-# A 7 kWp roof, 30° tilt facing south, near Vienna on 20 May; 14 % system losses as in PVWatts.
+# Near Vienna; 14 % system losses as in PVWatts.
 LATITUDE, LONGITUDE, TZ, DATE = 48.2, 16.4, "Europe/Vienna", "2026-05-20"
-PEAK_W, TILT, AZIMUTH, LOSSES = 7000.0, 30.0, 180.0, 0.14
+LOSSES = 0.14
+Plane = tuple[float, float, float]  # kWp, tilt, azimuth (180 = south)
+SOUTH: tuple[Plane, ...] = ((7.0, 30.0, 180.0),)
+ROOFS: dict[str, tuple[Plane, ...]] = {
+    "south": SOUTH,  # 7 kWp, 30° facing south
+    "east_west": ((3.5, 15.0, 90.0), (3.5, 15.0, 270.0)),  # 2 x 3.5 kWp, 15°, east and west
+}
+
+
+@dataclass(frozen=True)
+class DaySpec:
+    """A day of the year: its date, sky and air temperature (°C, for the cells)."""
+
+    name: str
+    date: str
+    sky: Sky
+    temp_air: float
+
+    @property
+    def month(self) -> int:
+        return int(self.date[5:7])
+
+
+# Today's day under three skies, and days of the other seasons (the same location, loads and seeds).
+DAYS: tuple[DaySpec, ...] = (
+    DaySpec("May clear", DATE, "clear", 18.0),
+    DaySpec("May broken", DATE, "broken", 18.0),
+    DaySpec("May overcast", DATE, "overcast", 18.0),
+    DaySpec("Jun broken", "2026-06-21", "broken", 24.0),
+    DaySpec("Sep overcast", "2026-09-22", "overcast", 16.0),
+    DaySpec("Dec clear", "2026-12-15", "clear", 2.0),
+    DaySpec("Jan broken", "2026-01-15", "broken", 0.0),
+    DaySpec("Mar clear", "2026-03-20", "clear", 8.0),
+)
+TODAY = {spec.sky: spec for spec in DAYS if spec.date == DATE}
 
 
 @dataclass(frozen=True)
@@ -28,20 +63,40 @@ class Day:
     seed: int
     pv: list[float]  # W
     house: list[float]  # W, without the car
+    start: float = 1_779_228_000.0  # epoch s of local midnight (2026-05-20 in Vienna)
+    clear: list[float] = field(default_factory=list)  # W, the same roof under a clear sky
+    sunrise: float = 0.0  # epoch s
+    sunset: float = 0.0
+    name: str = ""
 
 
-def clear_sky_pv() -> Any:
+def clear_sky_pv(date: str = DATE, planes: tuple[Plane, ...] = SOUTH, temp_air: float = 18.0) -> Any:
     """PV AC power in W per minute of the day under a clear sky (numpy array of 1440)."""
     location = pvlib.location.Location(LATITUDE, LONGITUDE, tz=TZ, altitude=200)
-    times = pd.date_range(f"{DATE} 00:00", periods=1440, freq="1min", tz=TZ)
+    times = pd.date_range(f"{date} 00:00", periods=1440, freq="1min", tz=TZ)
     sky = location.get_clearsky(times)
     sun = location.get_solarposition(times)
-    poa = pvlib.irradiance.get_total_irradiance(
-        TILT, AZIMUTH, sun["apparent_zenith"], sun["azimuth"], sky["dni"], sky["ghi"], sky["dhi"]
+    total = np.zeros(1440)
+    for kwp, tilt, azimuth in planes:
+        poa = pvlib.irradiance.get_total_irradiance(
+            tilt, azimuth, sun["apparent_zenith"], sun["azimuth"], sky["dni"], sky["ghi"], sky["dhi"]
+        )
+        temperature = pvlib.temperature.faiman(poa["poa_global"], temp_air=temp_air, wind_speed=2.0)
+        dc = pvlib.pvsystem.pvwatts_dc(poa["poa_global"], temperature, kwp * 1000, -0.0037)
+        total += np.nan_to_num(dc.to_numpy())
+    return np.clip(total * (1 - LOSSES), 0.0, None)
+
+
+def sun_times(date: str) -> tuple[float, float, float]:
+    """Local midnight, sunrise and sunset of `date` near Vienna, epoch seconds."""
+    location = pvlib.location.Location(LATITUDE, LONGITUDE, tz=TZ, altitude=200)
+    midnight = pd.DatetimeIndex([pd.Timestamp(f"{date} 00:00", tz=TZ)])
+    sun = location.get_sun_rise_set_transit(midnight, method="spa")
+    return (
+        midnight[0].timestamp(),
+        sun["sunrise"].iloc[0].timestamp(),
+        sun["sunset"].iloc[0].timestamp(),
     )
-    temperature = pvlib.temperature.faiman(poa["poa_global"], temp_air=18.0, wind_speed=2.0)
-    dc = pvlib.pvsystem.pvwatts_dc(poa["poa_global"], temperature, PEAK_W, -0.0037)
-    return np.clip(dc.to_numpy() * (1 - LOSSES), 0.0, None)
 
 
 def _to_steps(per_minute: Any) -> Any:
@@ -113,8 +168,30 @@ def house_load(rng: Any) -> Any:
 
 
 def build_day(sky: Sky, seed: int, clear_pv: Any | None = None) -> Day:
-    rng = np.random.default_rng([seed, SKIES.index(sky)])
-    base = _to_steps(clear_sky_pv() if clear_pv is None else clear_pv)
-    pv = base * cloud_transmission(sky, rng)
+    """Today's day (20 May, the south roof) under `sky`."""
+    return build_season_day(TODAY[sky], seed, clear_pv=clear_pv)
+
+
+def build_season_day(
+    spec: DaySpec, seed: int, planes: tuple[Plane, ...] = SOUTH, clear_pv: Any | None = None
+) -> Day:
+    # Today's clouds keep their seeds; the other dates get their own.
+    key = [seed, SKIES.index(spec.sky)] if spec.date == DATE else [seed, SKIES.index(spec.sky), spec.month]
+    rng = np.random.default_rng(key)
+    if clear_pv is None:
+        clear_pv = clear_sky_pv(spec.date, planes, spec.temp_air)
+    base = _to_steps(clear_pv)
+    pv = base * cloud_transmission(spec.sky, rng)
     house = house_load(np.random.default_rng([seed, 99]))  # the same appliances under every sky
-    return Day(sky=sky, seed=seed, pv=[float(x) for x in pv], house=[float(x) for x in house])
+    start, sunrise, sunset = sun_times(spec.date)
+    return Day(
+        sky=spec.sky,
+        seed=seed,
+        pv=[float(x) for x in pv],
+        house=[float(x) for x in house],
+        start=start,
+        clear=[float(x) for x in base],
+        sunrise=sunrise,
+        sunset=sunset,
+        name=spec.name,
+    )

@@ -56,23 +56,23 @@ def main() -> None:
     for sky in SKIES:
         for seed in args.seeds:
             day = build_day(sky, seed, clear_pv)
-            baseline = run_day(day, False, settings)
+            baseline = run_day(day, None, settings)
             runs = {
                 "plan, PV_ONLY": run_day(
                     day,
-                    False,
+                    None,
                     settings,
                     RunOptions(ChargeMode.PV_ONLY, "tracking", True, GoalState(Goals(plan=PLAN)), 30.0),
                 ),
                 "PV_ONLY, no plan": run_day(
                     day,
-                    False,
+                    None,
                     settings,
                     RunOptions(ChargeMode.PV_ONLY, "tracking", True, GoalState(), SOC_AT_PLUG_IN),
                 ),
                 "MAX at plug-in": run_day(
                     day,
-                    False,
+                    None,
                     settings,
                     RunOptions(ChargeMode.MAX, "original", False, GoalState(), SOC_AT_PLUG_IN),
                 ),

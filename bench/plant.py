@@ -13,7 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bench.day import STEP, Day
-from pvcontrol.models import CarData, CarStatus, ChargeMode, MeterData, WallboxData, WbError
+from pvcontrol.models import (
+    CarData,
+    CarStatus,
+    ChargeMode,
+    ForecastData,
+    MeterData,
+    Priority,
+    WallboxData,
+    WbError,
+)
 from pvcontrol.settings import ControllerSettings
 from services.controller import law, tracking
 from services.controller.goal_control import GoalState, cycle_with_goals
@@ -23,12 +32,30 @@ from services.relay.device import RelayBase
 RELAY_IDLE_SETTLE = RelayBase.model_fields["idle_settle"].default
 
 HOURS = STEP / 3600
-START = 1_779_228_000.0  # 2026-05-20 00:00 in Vienna (CEST): the strategies only use differences
+START = 1_779_228_000.0  # 2026-05-20 00:00 in Vienna (CEST), today's day (Day.start of the others)
 Strategy = Callable[[LawState, ControllerSettings, LawInputs], CycleResult]
 STRATEGIES: dict[str, tuple[Strategy, Callable[[ControllerSettings], LawState]]] = {
     "original": (law.control_cycle, law.initial_state),
     "tracking": (tracking.control_cycle, tracking.initial_state),
+    "home_battery_first": (tracking.control_cycle, tracking.initial_state),  # priority HOME_BATTERY
 }
+# The controller setting `strategy` each runs with, and its priority (the user's choice).
+STRATEGY_SETTING = {"original": "original", "tracking": "tracking", "home_battery_first": "tracking"}
+PRIORITY = {"home_battery_first": Priority.HOME_BATTERY}
+ForecastFeed = Callable[[int], ForecastData | None]  # step index -> P/forecast/state at that step
+
+
+@dataclass(frozen=True)
+class BatterySpec:
+    """A home battery: usable capacity (Wh), power limit (W) and its energy at midnight (Wh)."""
+
+    capacity_wh: float
+    max_power: float
+    soc_wh: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.capacity_wh / 1000:g} kWh / {self.max_power / 1000:g} kW"
 
 
 @dataclass
@@ -59,6 +86,7 @@ class Trace:
     car: list[float] = field(default_factory=list)
     battery: list[float] = field(default_factory=list)
     grid: list[float] = field(default_factory=list)
+    soc: list[float] = field(default_factory=list)  # % of the home battery
 
 
 @dataclass
@@ -119,9 +147,22 @@ class Relay:
         return phases if self.busy_at + self.settle <= now else None
 
 
-def battery_for(with_battery: bool) -> Battery:
-    # 10 kWh / 3 kW, 30 % at midnight: the night's base load takes it to about 10 % by sunrise.
-    return Battery(10_000.0, soc_wh=3000.0) if with_battery else Battery(0.0)
+def battery_for(spec: BatterySpec | None) -> Battery:
+    if spec is None:
+        return Battery(0.0)
+    return Battery(spec.capacity_wh, spec.max_power, spec.soc_wh)
+
+
+def steady_battery(day: Day, spec: BatterySpec, settings: ControllerSettings) -> BatterySpec:
+    """The battery as the night leaves it: its energy at midnight is what the same day without the car
+    leaves at midnight (a run of such days), found by running that day again from where it ended."""
+    soc_wh = 0.3 * spec.capacity_wh
+    for _ in range(6):
+        end = run_day(day, replace(spec, soc_wh=soc_wh), settings).battery_end_wh
+        if abs(end - soc_wh) < 1.0:
+            break
+        soc_wh = end
+    return replace(spec, soc_wh=soc_wh)
 
 
 @dataclass(frozen=True)
@@ -135,21 +176,31 @@ class RunOptions:
     every_reading: bool = True
     goals: GoalState | None = None
     car_soc: float = 50.0
+    forecast: ForecastFeed | None = None  # None: the law gets no forecast
 
 
 BASELINE = RunOptions()
 
 
 def run_day(
-    day: Day, with_battery: bool, settings: ControllerSettings, options: RunOptions = BASELINE
+    day: Day, battery_spec: BatterySpec | None, settings: ControllerSettings, options: RunOptions = BASELINE
 ) -> Run:
     """One day, run as `options` say (the default: the baseline without a car)."""
-    battery = battery_for(with_battery)
+    battery = battery_for(battery_spec)
     wallbox = Wallbox()
     relay = Relay()
     run = Run()
     control, initial = STRATEGIES[options.strategy]
-    state = replace(initial(settings), desired_mode=options.mode) if options.mode is not None else None
+    settings = settings.model_copy(
+        update={
+            "strategy": STRATEGY_SETTING[options.strategy],
+            "home_battery_capacity": battery_spec.capacity_wh if battery_spec else 0.0,
+        }
+    )
+    priority = PRIORITY.get(options.strategy, Priority.AUTO)
+    state = None
+    if options.mode is not None:
+        state = replace(initial(settings), desired_mode=options.mode, desired_priority=priority)
     cycle_steps = 1 if options.every_reading else max(round(settings.cycle_time / STEP), 1)
     goals = options.goals
     voltage = settings.line_voltage
@@ -159,7 +210,7 @@ def run_day(
         car = wallbox.car_power
         battery_power = battery.power_for(pv - house - car)
         grid = house + car - pv - battery_power
-        now = START + k * STEP
+        now = day.start + k * STEP
         relay.observe(car, now)
         _switch(relay.due_switch(now), wallbox, run)
         if state is not None and k % cycle_steps == 0:
@@ -185,7 +236,8 @@ def run_day(
                 power=car,
                 charged_energy=wallbox.charged_wh,
             )
-            inputs = LawInputs(meter, reading, True, now)
+            forecast = options.forecast(k) if options.forecast is not None else None
+            inputs = LawInputs(meter, reading, True, now, forecast)
             if goals is None:
                 result = control(state, settings, inputs)
             else:
@@ -198,6 +250,7 @@ def run_day(
         run.trace.car.append(car)
         run.trace.battery.append(battery_power)
         run.trace.grid.append(grid)
+        run.trace.soc.append(battery.soc)
         run.export_wh += max(-grid, 0.0) * HOURS
         run.import_wh += max(grid, 0.0) * HOURS
         run.charged_wh += car * HOURS

@@ -1,4 +1,4 @@
-"""One PNG per scenario: PV, house, car, battery and grid over the day, one panel per run."""
+"""One PNG per scenario: PV, house, car, battery, grid and battery SOC over the day, one panel per run."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ def plot_scenario(title: str, panels: list[tuple[str, Trace]], path: Path) -> No
         ax.plot(hours, _per_minute(trace.grid), color="#d62728", lw=0.8, label="grid (+ import)")
         ax.axhline(0, color="black", lw=0.4)
         ax.set_ylabel("W")
+        if any(trace.soc):
+            soc = ax.twinx()
+            soc.plot(hours, _per_minute(trace.soc), color="#9467bd", lw=1.4, ls="--", label="battery SOC")
+            soc.set_ylim(0, 100)
+            soc.set_ylabel("SOC %", fontsize=8)
+            soc.legend(loc="upper right", fontsize=7)
         ax.set_title(label, fontsize=9, loc="left")
         ax.set_xlim(4, 22)
         ax.grid(alpha=0.3)
