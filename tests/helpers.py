@@ -81,7 +81,10 @@ class MqttProbe:
         client.on_subscribe = lambda *_: subscribed.set()
         client.connect(self.broker.host, self.broker.port)
         client.loop_start()
-        client.subscribe([(f"{self.prefix}/#", 1), *((t, 1) for t in extra_topics)])
+        # Extra topics at QoS 0: over a session the broker collects thousands of retained discovery
+        # documents under homeassistant/#, and Mosquitto drops QoS 1 messages past 1000 queued per client
+        # (max_queued_messages), the probe's own marker behind them included.
+        client.subscribe([(f"{self.prefix}/#", 1), *((t, 0) for t in extra_topics)])
         self._client = client
         wait_until(subscribed.is_set, 10, "probe subscription")
 
