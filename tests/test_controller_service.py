@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from pvcontrol.broker import BrokerAddress
 from pvcontrol.settings import ControllerSettings
 from pvcontrol.topics import Topics
 from services.controller import service as controller_service
-from services.controller.law import CycleResult
+from services.controller.model import Step
+from services.controller.strategies import STRATEGIES
 from tests.helpers import Broker, MqttProbe, ServiceProcess, running, wait_until
 
 FAST = {"PVC_CONTROLLER__CYCLE_TIME": "0.2"}
@@ -198,13 +200,16 @@ def test_restart_restores_settings_and_stops_cleanly(
 def test_a_failing_control_law_stops_pv_charging_and_the_controller_keeps_running(
     probe: MqttProbe, prefix: str, mqtt_broker: Broker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_law(*_: object) -> CycleResult:
+    def broken_step(*_: object) -> Step:
         raise ZeroDivisionError("a bug on an unforeseen input")
 
-    monkeypatch.setattr(controller_service, "control_cycle", broken_law)
+    settings = ControllerSettings(cycle_time=0.1)
+    monkeypatch.setitem(
+        STRATEGIES, settings.strategy, replace(STRATEGIES[settings.strategy], step=broken_step)
+    )
     probe.publish_json(f"{prefix}/controller/state", {"desired_mode": "PV_ONLY", "mode": "PV_ONLY"})
     service = controller_service.ControllerService(
-        ControllerSettings(cycle_time=0.1), BrokerAddress.parse(mqtt_broker.url), Topics(prefix)
+        settings, BrokerAddress.parse(mqtt_broker.url), Topics(prefix)
     )
     stops = f"{prefix}/wallbox/allow_charging/set"
 

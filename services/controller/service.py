@@ -1,7 +1,8 @@
 """The controller service: runs the control law every `cycle_time` s on the latest readings.
 
-`controller.strategy` picks the law: `original` (law.py, every `cycle_time`) or `tracking`
-(tracking.py, also on every fresh meter reading, and still at least every `cycle_time`)."""
+`controller.strategy` picks the law once (strategies.py): `tracking` (tracking.py, the default; also on
+every fresh meter reading, and still at least every `cycle_time`) or `original` (law.py, every
+`cycle_time`)."""
 
 from __future__ import annotations
 
@@ -31,10 +32,11 @@ from pvcontrol.service import Service, sleep_or_stop
 from pvcontrol.settings import ControllerSettings, public_config
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
-from services.controller import law, metrics, tracking
+from services.controller import metrics
 from services.controller.goal_control import GoalState, cycle_with_goals, plan_state
 from services.controller.goals import Decision, Goals, parse_plan, parse_soc, plan_from_document
-from services.controller.law import Commands, CycleResult, LawInputs, LawState, control_cycle
+from services.controller.model import Commands, CycleResult, LawInputs, LawState
+from services.controller.strategies import STRATEGIES
 
 # How long to wait at start for the retained controller state to restore the user's settings.
 RESTORE_TIMEOUT = 2.0
@@ -50,9 +52,9 @@ class ControllerService(Service):
     def __init__(self, config: ControllerSettings, broker: BrokerAddress, topics: Topics) -> None:
         super().__init__(broker, topics)
         self.config = config
-        self._tracking = config.strategy == "tracking"
-        self.law_state: LawState = (tracking.initial_state if self._tracking else law.initial_state)(config)
-        self._fresh_meter = asyncio.Event()  # the tracking strategy cycles on every fresh meter reading
+        self.strategy = STRATEGIES[config.strategy]
+        self.law_state: LawState = self.strategy.initial_state(config)
+        self._fresh_meter = asyncio.Event()  # a strategy may cycle on every fresh meter reading
         self._reason: str | None = None
         self._sent: dict[str, int | bool] = {}  # last value sent per command, for the counters
         # An implausible or invalid reading replaces the last one with None: treated like stale data.
@@ -103,7 +105,7 @@ class ControllerService(Service):
 
     async def _on_meter(self, payload: bytes) -> None:
         self.meter = self._meter_reading.receive(payload)
-        if self._tracking and self.meter is not None:
+        if self.strategy.every_reading and self.meter is not None:
             self._fresh_meter.set()
 
     async def _on_wallbox(self, payload: bytes) -> None:
@@ -338,9 +340,8 @@ class ControllerService(Service):
             meter=self.meter, wallbox=self.wallbox, relay_enabled=self.phases_switchable, now=at
         )
         before = self.law_state
-        strategy = tracking.control_cycle if self._tracking else control_cycle
         result, decision, goal_state = cycle_with_goals(
-            strategy, before, self.config, inputs, self.goal_state, self.car
+            self.strategy.control_cycle, before, self.config, inputs, self.goal_state, self.car
         )
         self._decision, self.goal_state = decision, goal_state
         self.law_state = result.state
@@ -366,7 +367,7 @@ class ControllerService(Service):
         """Until `cycle_time` is over (every cycle publishes the state, the wallbox's heartbeat); the
         tracking strategy goes on at once with a fresh meter reading."""
         seconds = deadline - asyncio.get_running_loop().time()
-        if not self._tracking:
+        if not self.strategy.every_reading:
             await sleep_or_stop(stop, seconds)
             return
         with contextlib.suppress(TimeoutError):
