@@ -150,6 +150,16 @@ class ControllerSettings(Section):
     home_battery_capacity: float = Field(
         default=0.0, ge=0, description="Wh of the home battery; 0 = learn it from SOC and battery power"
     )
+    home_battery_max_power: float = Field(
+        default=0.0, ge=0, description="W the home battery charges at most; 0 = the highest seen"
+    )
+    home_battery_full_before_sunset: float = Field(
+        default=3600.0,
+        description="s: with a forecast the home battery is planned full this long before sunset",
+    )
+    forecast_margin: float = Field(
+        default=0.8, gt=0, le=1, description="share of the forecast PV energy the plan counts on"
+    )
     min_supported_current: int = Field(default=6, ge=1, le=32)
     max_supported_current: int = Field(default=16, ge=1, le=32)
     plant_power_limit: float = Field(

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from pvcontrol.models import ChargeMode, MeterData, Priority, WallboxData
 from pvcontrol.settings import ControllerSettings
+from services.controller.battery_plan import learn, plan_battery, plan_reason, reserved_for_battery
 from services.controller.cycle import Readings, Strategy, run_cycle
 from services.controller.model import CycleResult, LawInputs, LawState, Step
 from services.controller.rules import (
@@ -90,10 +91,26 @@ def _unplug_elapsed(state: LawState, settings: ControllerSettings, now: float) -
 
 def _prepare(state: LawState, settings: ControllerSettings, readings: Readings) -> LawState:
     tracking = as_tracking_state(state)
-    now = readings.inputs.now
+    meter, inputs = readings.meter, readings.inputs
+    now = inputs.now
+    elapsed = None if tracking.last_cycle is None else now - tracking.last_cycle
+    memory = learn(tracking.battery, meter, readings.wallbox, inputs.forecast, now, elapsed)
+    plan = None
+    if tracking.desired_priority == Priority.AUTO and tracking.desired_mode in PV_MODES:
+        plan = plan_battery(memory, meter, inputs.forecast, now, settings)
+    if plan is None:
+        priority = _priority(tracking.desired_priority, tracking.desired_mode, meter, settings)
+        reserve, reason = None, None
+    else:
+        reserve = reserved_for_battery(plan, meter)
+        priority = Priority.HOME_BATTERY if reserve > 0 else Priority.CAR
+        reason = plan_reason(plan)
     tracking = replace(
         tracking,
-        priority=_priority(tracking.desired_priority, tracking.desired_mode, readings.meter, settings),
+        priority=priority,
+        battery=memory,
+        battery_reserve_w=reserve,
+        battery_reason=reason,
         phase_switches=tuple(t for t in tracking.phase_switches if now - t < DAY),
     )
     return settle_pending_switch(tracking, readings.wallbox, now)
@@ -113,6 +130,8 @@ def _step(state: LawState, settings: ControllerSettings, readings: Readings) -> 
     meter, wallbox, inputs = readings.meter, readings.wallbox, readings.inputs
     if tracking.desired_mode in PV_MODES:
         step = _track(tracking, settings, meter, wallbox, inputs.relay_enabled, inputs.now)
+        if tracking.battery_reason is not None:
+            step = replace(step, reason=f"{tracking.battery_reason}: {step.reason}")
     else:
         shared = converge_phases(tracking, settings, meter, wallbox, inputs.relay_enabled)
         if shared is None:
@@ -153,7 +172,10 @@ def _track(
 
 
 def _surplus(state: TrackingState, meter: MeterData, wallbox: WallboxData) -> float:
-    surplus = available_for_car(meter, wallbox, state.priority)
+    if state.battery_reserve_w is None:
+        surplus = available_for_car(meter, wallbox, state.priority)
+    else:  # the forecast's plan: everything but what the battery needs now
+        surplus = available_for_car(meter, wallbox, Priority.CAR) - state.battery_reserve_w
     if state.lent_wh > 0:
         # The battery's charge pays back what it lent first: the car holds its current meanwhile.
         surplus = min(surplus, available_for_car(meter, wallbox, Priority.HOME_BATTERY))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from pvcontrol.settings import ControllerSettings
+from services.controller.battery_plan import BatteryMemory
 from services.controller.model import Commands, LawState
 
 DAY = 86_400.0
@@ -49,6 +50,13 @@ class TrackingState(LawState):
     phase_wish_since: float | None = None
     phase_switches: tuple[float, ...] = ()  # times of relay switches within the last 24 h
     phases_pending: int | None = None  # phases commanded but not yet reported by the wallbox
+    battery: BatteryMemory = field(
+        default_factory=BatteryMemory
+    )  # what the law learned about the house and its battery
+    # With a forecast, priority AUTO (battery_plan.py): the battery's charging power the car leaves to it
+    # (None: no plan, the priority decides) and why
+    battery_reserve_w: float | None = None
+    battery_reason: str | None = None
 
 
 @dataclass(frozen=True)

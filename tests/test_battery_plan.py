@@ -1,0 +1,237 @@
+"""Table tests of priority AUTO with a forecast (docs/CONTROL.md "Forecast-aware priority AUTO"):
+the pure plan in battery_plan.py, and the tracking strategy using it. Frozen times, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+
+from pvcontrol.models import (
+    CarStatus,
+    ChargeMode,
+    ForecastData,
+    ForecastPeriod,
+    MeterData,
+    Priority,
+    WallboxData,
+)
+from pvcontrol.settings import ControllerSettings
+from services.controller.battery_plan import BatteryMemory, BatteryPlan, learn, plan_battery, plan_reason
+from services.controller.law import LawInputs
+from services.controller.tracking import TrackingState, control_cycle, initial_state
+
+NOW = 1_781_000_000.0  # frozen
+HOUR = 3600.0
+SUNSET = NOW + 7 * HOUR  # target: sunset - 1 h = NOW + 6 h
+SETTINGS = ControllerSettings(strategy="tracking", home_battery_capacity=10_000, home_battery_max_power=3000)
+MEMORY = BatteryMemory(house_w=500.0, max_charge_w=3000.0)
+
+
+def forecast(power_pv: float, ts: float = NOW, hours: float = 10, start: float = NOW) -> ForecastData:
+    periods = [
+        ForecastPeriod(start=start + i * 900, end=start + (i + 1) * 900, power_pv=power_pv)
+        for i in range(int(hours * 4))
+    ]
+    return ForecastData(ts=ts, periods=periods, sunrise=NOW - 6 * HOUR, sunset=SUNSET)
+
+
+def meter(soc: float = 50.0, battery: float = -2000.0, grid: float = 0.0, pv: float = 5000.0) -> MeterData:
+    return MeterData(
+        ts=NOW, power_pv=pv, power_grid=grid, power_battery=battery, soc_battery=soc, power_consumption=500
+    )
+
+
+def at(hhmm_of: float) -> str:
+    return datetime.fromtimestamp(hhmm_of).strftime("%H:%M")
+
+
+# --- the plan --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fc", "settings", "memory"),
+    [
+        pytest.param(None, SETTINGS, MEMORY, id="no-forecast"),
+        pytest.param(forecast(5000, ts=NOW - 2 * HOUR - 1), SETTINGS, MEMORY, id="older-than-2h"),
+        pytest.param(forecast(5000, ts=NOW + 60), SETTINGS, MEMORY, id="from-the-future"),
+        pytest.param(forecast(5000, start=NOW + 900), SETTINGS, MEMORY, id="no-period-covers-now"),
+        pytest.param(forecast(5000).model_copy(update={"sunset": None}), SETTINGS, MEMORY, id="no-sunset"),
+        pytest.param(
+            forecast(5000),
+            SETTINGS.model_copy(update={"home_battery_capacity": 0}),
+            MEMORY,
+            id="capacity-unknown",
+        ),
+        pytest.param(forecast(5000), SETTINGS, BatteryMemory(), id="no-consumption-seen-yet"),
+    ],
+)
+def test_no_plan_without_a_usable_forecast_and_capacity(
+    fc: ForecastData | None, settings: ControllerSettings, memory: BatteryMemory
+) -> None:
+    assert plan_battery(memory, meter(), fc, NOW, settings) is None
+
+
+@pytest.mark.parametrize(
+    ("power_pv", "soc", "now", "memory", "needed", "spare", "reserve"),
+    [
+        # 0.8 x 6000 - 500 = 4300 W, capped at 3000 W for 6 h = 18 kWh; 5 kWh needed
+        pytest.param(6000, 50, NOW, MEMORY, 5000, 13_000, 0, id="plenty-car-takes-all"),
+        # 0.8 x 1500 - 500 = 700 W x 6 h = 4.2 kWh < 5 kWh: the battery gets all it can take
+        pytest.param(1500, 50, NOW, MEMORY, 5000, -800, 3000, id="too-little-battery-first"),
+        # 0.8 x 1500 - 500 = 700 W x 6 h = 4.2 kWh, 2.7 kWh needed: 1.5 of 3 kWh (1 h at 3 kW) to spare
+        pytest.param(1500, 73, NOW, MEMORY, 2700, 1500, 1500, id="ramp-half-reserved"),
+        pytest.param(6000, 100, NOW, MEMORY, 0, 18_000, 0, id="full"),
+        # measured PV at half the forecast: 0.8 x 0.5 x 6000 - 500 = 1900 W x 6 h = 11.4 kWh
+        pytest.param(6000, 50, NOW, replace(MEMORY, pv_ratio=0.5), 5000, 6400, 0, id="nowcast-halves"),
+        # past the target: 3 kWh in at least half an hour
+        pytest.param(6000, 70, SUNSET - 0.5 * HOUR, MEMORY, 3000, -3000, 6000, id="after-the-target"),
+    ],
+)
+def test_the_plan(
+    power_pv: float,
+    soc: float,
+    now: float,
+    memory: BatteryMemory,
+    needed: float,
+    spare: float,
+    reserve: float,
+) -> None:
+    plan = plan_battery(memory, meter(soc=soc), forecast(power_pv, ts=now, start=now), now, SETTINGS)
+    assert plan is not None
+    assert plan.target == SUNSET - HOUR
+    assert plan.needed_wh == pytest.approx(needed)
+    assert plan.spare_wh == pytest.approx(spare)
+    assert plan.reserve_w == pytest.approx(reserve)
+
+
+def test_the_target_time_is_a_setting() -> None:
+    settings = SETTINGS.model_copy(update={"home_battery_full_before_sunset": 2 * HOUR})
+    plan = plan_battery(MEMORY, meter(), forecast(6000), NOW, settings)
+    assert plan is not None
+    assert plan.target == SUNSET - 2 * HOUR
+    assert plan.spare_wh == pytest.approx(3000 * 5 - 5000)
+
+
+def test_the_margin_is_a_setting() -> None:
+    settings = SETTINGS.model_copy(update={"forecast_margin": 0.5})
+    plan = plan_battery(MEMORY, meter(), forecast(3000), NOW, settings)
+    assert plan is not None
+    assert plan.spare_wh == pytest.approx((0.5 * 3000 - 500) * 6 - 5000)
+
+
+def test_reasons() -> None:
+    target = SUNSET - HOUR
+    short = BatteryPlan(needed_wh=3200, target=target, spare_wh=-500, reserve_w=3000)
+    assert plan_reason(short) == f"the home battery needs 3.2 kWh by {at(target)}; the car gets what is left"
+    plenty = BatteryPlan(needed_wh=3200, target=target, spare_wh=9000, reserve_w=0)
+    assert plan_reason(plenty) == (
+        f"the home battery needs 3.2 kWh by {at(target)}, the forecast leaves 9.0 kWh to spare; "
+        "the car may take its charge"
+    )
+    assert plan_reason(replace(plenty, needed_wh=50)) is None
+
+
+# --- learning --------------------------------------------------------------------------------------
+
+
+def test_the_capacity_is_learned_from_soc_and_battery_power() -> None:
+    """A 8 kWh battery charging at 2400 W: 10 SOC points (800 Wh) in 20 minutes."""
+    wallbox = WallboxData(ts=NOW)
+    memory, soc = BatteryMemory(), 40.0
+    memory = learn(memory, meter(soc=soc, battery=-2400), wallbox, None, NOW, None)
+    for minute in range(1, 21):
+        soc += 0.5
+        memory = learn(memory, meter(soc=soc, battery=-2400), wallbox, None, NOW + minute * 60, 60)
+    assert memory.learned_capacity_wh == pytest.approx(8000, rel=1e-6)
+    assert memory.max_charge_w == 2400
+    assert memory.house_w == 500
+
+
+def test_house_consumption_is_averaged_without_the_car() -> None:
+    memory = BatteryMemory(house_w=500)
+    charging = WallboxData(ts=NOW, power=4000)
+    reading = meter().model_copy(update={"power_consumption": 4500 + 1000})
+    memory = learn(memory, reading, charging, None, NOW, 30)
+    assert memory.house_w == pytest.approx(500 + 30 / 1800 * 1000)  # 5500 - 4000 = 1500 W now
+    memory = learn(BatteryMemory(house_w=500), reading, charging, None, NOW, 1800)
+    assert memory.house_w == pytest.approx(500 + 60 / 1800 * 1000)  # a gap counts as 60 s at most
+
+
+# --- the tracking strategy with a forecast ----------------------------------------------------------
+
+
+def charging_state(priority: Priority = Priority.AUTO, soc: float = 60) -> TrackingState:
+    state = replace(initial_state(SETTINGS), desired_mode=ChargeMode.PV_ONLY, desired_priority=priority)
+    assert isinstance(state, TrackingState)
+    return replace(state, mode=ChargeMode.PV_ONLY, last_cycle=NOW - 5, battery=MEMORY)
+
+
+def cycle(
+    fc: ForecastData | None, priority: Priority = Priority.AUTO, soc: float = 60, battery: float = -2000
+) -> tuple[int | None, str | None, Priority]:
+    """One cycle while charging 10 A on 1 phase, the battery taking `battery` W, nothing exported."""
+    wallbox = WallboxData(
+        ts=NOW,
+        allow_charging=True,
+        max_current=10,
+        phases_in=1,
+        phases_out=1,
+        power=2300,
+        car_status=CarStatus.Charging,
+    )
+    inputs = LawInputs(meter(soc=soc, battery=battery), wallbox, relay_enabled=False, now=NOW, forecast=fc)
+    result = control_cycle(charging_state(priority, soc), SETTINGS, inputs)
+    return result.commands.max_current, result.reason, result.state.priority
+
+
+def test_with_a_sunny_forecast_the_car_takes_the_battery_charge() -> None:
+    current, reason, priority = cycle(forecast(6000))
+    assert current == 16  # 2300 + 2000 W = 4300 W: 18 A, clamped to 16
+    assert priority == Priority.CAR
+    assert reason is not None
+    assert reason.startswith(f"the home battery needs 4.0 kWh by {at(SUNSET - HOUR)}, the forecast leaves")
+
+
+def test_with_a_dull_forecast_the_car_leaves_the_battery_its_power() -> None:
+    current, reason, priority = cycle(forecast(1500))
+    # 0.8 x 1500 - 500 = 700 W x 6 h = 4.2 kWh for 4 kWh: 0.2 kWh to spare, 2800 W reserved
+    assert current == 6  # 2300 + 2000 - 2800 = 1500 W -> 6 A
+    assert priority == Priority.HOME_BATTERY
+    assert reason == f"the home battery needs 4.0 kWh by {at(SUNSET - HOUR)}; the car gets what is left: " + (
+        "charging 6 A on 1 phase, surplus 1.5 kW"
+    )
+
+
+def test_a_battery_that_cannot_fill_in_time_stops_the_car() -> None:
+    current, reason, _ = cycle(forecast(800), soc=20)
+    assert current == 6
+    assert reason is not None
+    assert "stopping in" in reason
+
+
+@pytest.mark.parametrize(
+    "fc",
+    [None, forecast(6000, ts=NOW - 3 * HOUR), forecast(6000, start=NOW - 20 * HOUR)],
+    ids=["none", "stale", "no-period-now"],
+)
+@pytest.mark.parametrize(("soc", "expected"), [(60, (16, Priority.CAR)), (40, (10, Priority.HOME_BATTERY))])
+def test_without_a_usable_forecast_priority_auto_is_as_today(
+    fc: ForecastData | None, soc: float, expected: tuple[int, Priority]
+) -> None:
+    current, reason, priority = cycle(fc, soc=soc)
+    assert ((current or 10), priority) == expected
+    assert reason is not None
+    assert not reason.startswith("the home battery")
+
+
+@pytest.mark.parametrize(
+    ("priority", "expected"), [(Priority.CAR, 16), (Priority.HOME_BATTERY, None)], ids=["car", "home_battery"]
+)
+def test_home_battery_and_car_keep_their_meaning(priority: Priority, expected: int | None) -> None:
+    for fc in (forecast(800), forecast(6000)):
+        current, reason, used = cycle(fc, priority=priority)
+        assert (current, used) == (expected, priority)
+        assert reason is not None
+        assert not reason.startswith("the home battery")
