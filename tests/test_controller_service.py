@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,77 @@ def test_a_wallbox_that_switches_phases_itself_gets_the_phase_command(
     state = probe.wait_json(f"{prefix}/controller/state", lambda s: s["desired_mode"] == "PV_ONLY")
     assert state["phase_mode"] == "AUTO"  # settable: the wallbox switches
     assert probe.on(f"{prefix}/relay/phases/set") == []
+
+
+def forecast_document(power_pv: float, age: float = 0.0) -> dict[str, Any]:
+    """A forecast published `age` s ago: `power_pv` W from an hour ago for ten hours, sunset in 7 h."""
+    at = time.time()
+    start = at - 3600
+    periods = [
+        {"start": start + i * 900, "end": start + (i + 1) * 900, "power_pv": power_pv} for i in range(40)
+    ]
+    return {"ts": at - age, "error": 0, "source": "ClearSky", "periods": periods, "sunset": at + 7 * 3600}
+
+
+def test_the_forecast_decides_how_much_of_the_home_battery_charge_the_car_gets(
+    probe: MqttProbe, prefix: str, mqtt_broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Charging 10 A, the home battery (60 %) taking 2 kW: without a forecast priority AUTO gives the car
+    the battery's charge (16 A); a dull forecast leaves it to the battery (6 A) and says why; a forecast
+    that is too old or invalid counts as none, with one log line each."""
+    settings = ControllerSettings(
+        strategy="tracking", cycle_time=0.1, home_battery_capacity=10_000, home_battery_max_power=3000
+    )
+    probe.publish_json(f"{prefix}/controller/state", {"desired_mode": "PV_ONLY", "mode": "PV_ONLY"})
+    service = controller_service.ControllerService(
+        settings, BrokerAddress.parse(mqtt_broker.url), Topics(prefix)
+    )
+    state, current = f"{prefix}/controller/state", f"{prefix}/wallbox/max_current/set"
+    charging = wallbox(allow_charging=True, max_current=10, phases_out=1, power=2300, car_status=2)
+
+    def readings() -> None:
+        probe.publish_json(f"{prefix}/wallbox/state", {**charging, "ts": time.time()})
+        probe.publish_json(
+            f"{prefix}/meter/state",
+            meter(power_pv=4800, power_consumption=2800, power_battery=-2000, soc_battery=60),
+        )
+
+    def sees(forecast: dict[str, Any] | str, reason: Callable[[str], bool], amps: bytes) -> None:
+        mark = probe.mark()
+        if isinstance(forecast, str):
+            probe.publish(f"{prefix}/forecast/state", forecast, retain=True)
+        else:
+            probe.publish_json(f"{prefix}/forecast/state", forecast)
+        readings()
+        probe.wait_json(state, lambda s: reason(s["reason"]), after=mark)
+        probe.wait_for(current, lambda m: m.payload == amps, after=probe.mark())
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        running_service = asyncio.create_task(service.run(stop))
+        try:
+            await asyncio.to_thread(readings)
+            await asyncio.to_thread(probe.wait_for, current, lambda m: m.payload == b"16")
+            dull = forecast_document(1500)  # 0.8 x 1500 - 500 W house = 700 W for 6 h: 0.2 kWh to spare
+            needs = "the home battery needs 4.0 kWh by "
+            await asyncio.to_thread(
+                sees, dull, lambda r: r.startswith(needs) and "car gets what is left" in r, b"6"
+            )
+            sunny = forecast_document(6000)
+            await asyncio.to_thread(sees, sunny, lambda r: "the car may take its charge" in r, b"16")
+            await asyncio.to_thread(sees, dull, lambda r: "car gets what is left" in r, b"6")
+            old = forecast_document(1500, age=3 * 3600)
+            await asyncio.to_thread(sees, old, lambda r: not r.startswith("the home battery"), b"16")
+            await asyncio.to_thread(sees, dull, lambda r: "car gets what is left" in r, b"6")
+            await asyncio.to_thread(
+                sees, '{"ts": "soon"}', lambda r: not r.startswith("the home battery"), b"16"
+            )
+        finally:
+            stop.set()
+            await running_service
+
+    with caplog.at_level(logging.INFO, logger=service.log.name):
+        asyncio.run(scenario())
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len([line for line in lines if line.startswith("forecast too old, planned without one")]) == 1
+    assert len([line for line in lines if line.startswith("untrusted forecast reading")]) == 1

@@ -20,6 +20,7 @@ from pvcontrol.models import (
     CarData,
     ChargeMode,
     ControllerData,
+    ForecastData,
     MeterData,
     PhaseMode,
     Priority,
@@ -33,6 +34,7 @@ from pvcontrol.settings import ControllerSettings, public_config
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from services.controller import metrics
+from services.controller.battery_plan import FORECAST_MAX_AGE
 from services.controller.goal_control import GoalState, cycle_with_goals, plan_state
 from services.controller.goals import Decision, Goals, parse_plan, parse_soc, plan_from_document
 from services.controller.model import Commands, CycleResult, LawInputs, LawState
@@ -69,6 +71,9 @@ class ControllerService(Service):
         self.native_phases = False  # the wallbox switches phases itself (its config: phase_switching native)
         self._car_reading = TrustedReading(CarData, "car", self.log, config.plant_power_limit)
         self.car: CarData | None = None
+        self._forecast_reading = TrustedReading(ForecastData, "forecast", self.log, config.plant_power_limit)
+        self._stale_forecast = Episode(self.log, "forecast too old, planned without one")
+        self.forecast: ForecastData | None = None
         self.goal_state = GoalState()
         self._decision: Decision | None = None
         self.energy_day = local_day(now())
@@ -84,6 +89,7 @@ class ControllerService(Service):
         self.link.on(topics.command("controller", "phase_mode"), self._on_phase_mode)
         self.link.on(topics.command("controller", "desired_priority"), self._on_desired_priority)
         self.link.on(topics.state("car"), self._on_car)
+        self.link.on(topics.state("forecast"), self._on_forecast)
         self.link.on(topics.config("wallbox"), self._on_wallbox_config)
         self.link.on(topics.command("controller", "min_soc"), self._on_min_soc)
         self.link.on(topics.command("controller", "limit_soc"), self._on_limit_soc)
@@ -125,6 +131,20 @@ class ControllerService(Service):
 
     async def _on_car(self, payload: bytes) -> None:
         self.car = self._car_reading.receive(payload)
+
+    async def _on_forecast(self, payload: bytes) -> None:
+        self.forecast = self._forecast_reading.receive(payload)
+
+    def _usable_forecast(self, at: float) -> ForecastData | None:
+        """The latest valid forecast, None once it is older than the law plans with (logged once)."""
+        if self.forecast is None:
+            return None
+        age = at - self.forecast.ts
+        if age > FORECAST_MAX_AGE:
+            self._stale_forecast.seen(f"published {age:.0f} s ago")
+            return None
+        self._stale_forecast.over()
+        return self.forecast
 
     async def _on_relay(self, payload: bytes) -> None:
         self.relay = self.parse_state(RelayData, payload, "relay") or self.relay
@@ -337,7 +357,11 @@ class ControllerService(Service):
     async def _cycle(self) -> None:
         at = now()
         inputs = LawInputs(
-            meter=self.meter, wallbox=self.wallbox, relay_enabled=self.phases_switchable, now=at
+            meter=self.meter,
+            wallbox=self.wallbox,
+            relay_enabled=self.phases_switchable,
+            now=at,
+            forecast=self._usable_forecast(at),
         )
         before = self.law_state
         result, decision, goal_state = cycle_with_goals(
