@@ -126,8 +126,8 @@ class ControllerSettings(Section):
     unplug_off_delay: float = Field(default=300.0, ge=0)
     stale_after: float = Field(default=90.0, gt=0)
     prio_auto_soc_threshold: float = Field(default=50.0, ge=0, le=100)
-    # `original`: docs/CONTROL.md exactly; `tracking`: services/controller/tracking.py with these settings
-    strategy: Literal["original", "tracking"] = "original"
+    # `tracking` (the default): services/controller/tracking.py with these settings; `original`: CONTROL.md
+    strategy: Literal["original", "tracking"] = "tracking"
     tracking_start_delay: float = Field(default=45.0, ge=0, description="s a surplus must last to start")
     tracking_stop_delay: float = Field(default=90.0, ge=0, description="s PV_ALL runs below its minimum")
     tracking_max_grid_time: float = Field(

@@ -20,7 +20,9 @@ from services.controller.model import Step
 from services.controller.strategies import STRATEGIES
 from tests.helpers import Broker, MqttProbe, ServiceProcess, running, wait_until
 
-FAST = {"PVC_CONTROLLER__CYCLE_TIME": "0.2"}
+# These tests check the original strategy's behaviour (CONTROL.md's worked examples); the tracking
+# strategy, the default, has tests/test_tracking_service.py.
+FAST = {"PVC_CONTROLLER__CYCLE_TIME": "0.2", "PVC_CONTROLLER__STRATEGY": "original"}
 
 
 def meter(**values: Any) -> dict[str, Any]:

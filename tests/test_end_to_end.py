@@ -11,8 +11,10 @@ import pytest
 
 from tests.helpers import Broker, MqttProbe, ServiceProcess, free_port, running, wait_until
 
-# A quick sun (one |sin| bump per 40 s), no home battery to hide the surplus, fast cycles.
+# A quick sun (one |sin| bump per 40 s), no home battery to hide the surplus, fast cycles; the original
+# strategy (its allow-charging delay shrunk; the tracking strategy has its own end-to-end test).
 FAST_SYSTEM = {
+    "PVC_CONTROLLER__STRATEGY": "original",
     "PVC_METER__POLL_INTERVAL": "0.25",
     "PVC_METER__PV_MAX": "6000",
     "PVC_METER__PV_PERIOD": "40",
