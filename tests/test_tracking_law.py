@@ -649,3 +649,51 @@ def test_pv_only_minimum_solar_share_lets_the_grid_give_the_rest_never_the_batte
 def test_the_reason_says_the_solar_share_while_the_grid_gives_the_rest() -> None:
     results = run(pv(), steady(charging(6), meter(grid=180.0), 5), SHARE_80, relay=False)
     assert results[-1].reason == "charging 6 A on 1 phase, surplus 1.2 kW (87% solar, at least 80% set)"
+
+
+# --- PV_ALL with a home battery: fewer starts/stops (issue 16, item 6) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("soc", "grid", "lent", "seconds", "last"),
+    [
+        pytest.param(80.0, 0.0, 0.0, 295, NONE, id="soc_80-battery_covers_1200-295s-still_bridging"),
+        pytest.param(
+            80.0, 0.0, 0.0, 300, Commands(allow_charging=False), id="soc_80-battery_covers_1200-stops_at_300s"
+        ),
+        pytest.param(
+            50.0, 0.0, 0.0, 90, Commands(allow_charging=False), id="soc_50_below_55-no_bridge-stops_after_90s"
+        ),
+        pytest.param(
+            80.0,
+            0.0,
+            30.0,
+            90,
+            Commands(allow_charging=False),
+            id="soc_80-still_owed_30Wh-no_bridge-stops_after_90s",
+        ),
+    ],
+)
+def test_pv_all_bridges_a_dip_from_the_battery_only_while_nothing_is_owed(
+    soc: float, grid: float, lent: float, seconds: float, last: Commands
+) -> None:
+    # 6 A on 1 phase (1380 W); the battery gives 1200 W of it: the surplus is 180 W, below 300 W.
+    state = pv(PV_ALL, Priority.HOME_BATTERY, lent_wh=lent, last_cycle=NOW - 5)
+    results = run(state, steady(charging(6), meter(grid=grid, battery=1200, soc=soc), seconds), relay=False)
+    assert [r.commands for r in results[:-1]] == [NONE] * (len(results) - 1)
+    assert results[-1].commands == last
+
+
+@pytest.mark.parametrize(
+    ("export", "last"),
+    [
+        pytest.param(1500, NONE, id="export_1500-below_3060-no_start_on_3_phases"),
+        pytest.param(3100, Commands(allow_charging=True), id="export_3100-starts_on_3_phases"),
+    ],
+)
+def test_pv_all_starts_on_3_phases_only_with_their_minimum(export: float, last: Commands) -> None:
+    """Without a relay (or while it may not switch) a start uses the present 3 phases: it needs what keeps
+    them running (3 x 6 A x 230 V less the 1080 W of grid 1 phase may take: 3060 W), not only 500 W."""
+    results = run(pv(PV_ALL), steady(idle(phases=3), meter(grid=-export), 45), relay=False)
+    assert [r.commands for r in results[:-1]] == [NONE] * (len(results) - 1)
+    assert results[-1].commands == last

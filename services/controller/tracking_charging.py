@@ -28,9 +28,9 @@ from services.controller.tracking_state import (
 
 
 def account_loan(state: TrackingState, meter: MeterData, wallbox: WallboxData, now: float) -> TrackingState:
-    """PV_ONLY: while a dip is bridged, everything the car draws is lent (the battery would have had
-    the dip's sun, too); the battery's charge pays it back."""
-    if state.desired_mode != ChargeMode.PV_ONLY or state.last_cycle is None:
+    """While a dip is bridged, everything the car draws is lent (the battery would have had the dip's
+    sun, too); the battery's charge pays it back."""
+    if state.last_cycle is None:
         return replace(state, lent_wh=0.0)
     hours = min(max(now - state.last_cycle, 0.0), 60.0) / 3600
     lent = state.lent_wh
@@ -38,13 +38,13 @@ def account_loan(state: TrackingState, meter: MeterData, wallbox: WallboxData, n
         lent += wallbox.power * hours
     if meter.power_battery < 0:
         lent = max(lent + meter.power_battery * hours, 0.0)
-    if meter.soc_battery >= NEAR_FULL_SOC:
+    if meter.soc_battery >= NEAR_FULL_SOC and state.desired_mode == ChargeMode.PV_ONLY:
         lent = 0.0  # a full battery is owed nothing
     return replace(state, lent_wh=lent)
 
 
 def _may_bridge(state: TrackingState, meter: MeterData, deficit_since: float, now: float) -> bool:
-    """PV_ONLY: the home battery may carry the car through this dip."""
+    """The home battery may carry the car through this dip."""
     return (
         meter.soc_battery >= BRIDGE_MIN_SOC
         and now - deficit_since < BRIDGE_MAX_TIME
@@ -71,7 +71,8 @@ def _pv_all_3p_budget_wh(settings: ControllerSettings) -> float:
 def start_power(mode: ChargeMode, phases: int, settings: ControllerSettings) -> float:
     if mode == ChargeMode.PV_ONLY:
         return min_power(phases, settings) + settings.tracking_tolerance
-    return settings.pv_all_min_power
+    # On 3 phases at least what keeps it running: a start below its minimum stops again within seconds.
+    return max(settings.pv_all_min_power, _pv_all_minimum(phases, settings))
 
 
 def while_idle(
@@ -128,14 +129,20 @@ def while_charging(
     if plan.surplus < minimum:
         since = state.deficit_since if state.deficit_since is not None else now
         state = replace(state, deficit_since=since)
-        bridging = pv_only and _may_bridge(state, meter, since, now)
+        # PV_ALL bridges only while nothing is owed: a loan the evening cannot repay stays one dip's
+        bridging = _may_bridge(state, meter, since, now) and (pv_only or state.lent_wh <= 0 or state.bridging)
         limit = settings.tracking_stop_delay
         if pv_only:
             limit = BRIDGE_MAX_TIME if bridging else settings.tracking_max_grid_time
+        elif bridging:
+            limit = max(limit, BRIDGE_MAX_TIME)
         remaining = since + limit - now
         if not pv_only and phases > 1:
             elapsed = 0.0 if state.last_cycle is None else min(max(now - state.last_cycle, 0.0), 60.0)
-            drawn = state.deficit_wh + (min_power(phases, settings) - plan.surplus) * elapsed / 3600
+            deficit = min_power(phases, settings) - plan.surplus
+            if bridging:  # the battery's part is lent, not drawn from the grid
+                deficit = min(deficit, max(meter.power_grid, 0.0))
+            drawn = state.deficit_wh + deficit * elapsed / 3600
             state = replace(state, deficit_wh=drawn)
             if drawn >= _pv_all_3p_budget_wh(settings):
                 remaining = min(remaining, 0.0)
