@@ -235,3 +235,16 @@ def test_home_battery_and_car_keep_their_meaning(priority: Priority, expected: i
         assert (current, used) == (expected, priority)
         assert reason is not None
         assert not reason.startswith("the home battery")
+
+
+def test_pv_all_keeps_its_priority_auto_whatever_the_forecast() -> None:
+    """PV_ALL: home battery first below 100 % (its minimum draws on the battery in every dip)."""
+    wallbox = WallboxData(ts=NOW, allow_charging=True, max_current=10, phases_in=1, phases_out=1, power=2300)
+    state = replace(charging_state(), desired_mode=ChargeMode.PV_ALL, mode=ChargeMode.PV_ALL)
+    for fc in (None, forecast(6000), forecast(800)):
+        inputs = LawInputs(meter(soc=60, battery=-2000), wallbox, relay_enabled=False, now=NOW, forecast=fc)
+        result = control_cycle(state, SETTINGS, inputs)
+        assert result.state.priority == Priority.HOME_BATTERY
+        assert result.commands.max_current is None  # 2300 W: 10 A, as it is
+        assert result.reason is not None
+        assert not result.reason.startswith("the home battery")

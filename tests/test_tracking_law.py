@@ -672,6 +672,7 @@ def test_the_reason_says_the_solar_share_while_the_grid_gives_the_rest() -> None
             Commands(allow_charging=False),
             id="soc_80-still_owed_30Wh-no_bridge-stops_after_90s",
         ),
+        pytest.param(99.6, 0.0, 30.0, 295, NONE, id="soc_99.6-full_again-loan_written_off-still_bridging"),
     ],
 )
 def test_pv_all_bridges_a_dip_from_the_battery_only_while_nothing_is_owed(

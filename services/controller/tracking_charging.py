@@ -16,6 +16,7 @@ from services.controller.tracking_state import (
     BRIDGE_MAX_WH,
     BRIDGE_MIN_SOC,
     BRIDGE_OWED_DELAYS,
+    FULL_SOC,
     NEAR_FULL_SOC,
     PV_ALL_3P_GRID_BUDGET,
     PV_ALL_ROUNDING_OFFSET,
@@ -38,7 +39,8 @@ def account_loan(state: TrackingState, meter: MeterData, wallbox: WallboxData, n
         lent += wallbox.power * hours
     if meter.power_battery < 0:
         lent = max(lent + meter.power_battery * hours, 0.0)
-    if meter.soc_battery >= NEAR_FULL_SOC and state.desired_mode == ChargeMode.PV_ONLY:
+    full = NEAR_FULL_SOC if state.desired_mode == ChargeMode.PV_ONLY else FULL_SOC
+    if meter.soc_battery >= full:
         lent = 0.0  # a full battery is owed nothing
     return replace(state, lent_wh=lent)
 

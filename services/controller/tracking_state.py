@@ -27,6 +27,7 @@ BRIDGE_MIN_SOC = 55.0  # %
 BRIDGE_MAX_WH = 500.0
 BRIDGE_OWED_DELAYS = 2.0
 NEAR_FULL_SOC = 97.0  # %
+FULL_SOC = 99.5  # %: PV_ALL's loans are written off only once the battery is full again
 # A start waits at least this long while the home battery takes the surplus and nothing is exported:
 # waiting loses no sun then; fewer short runs, and the battery fills sooner.
 ABSORBED_START_DELAY = 120.0  # s
