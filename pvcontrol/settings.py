@@ -158,7 +158,7 @@ class ControllerSettings(Section):
         description="s: with a forecast the home battery is planned full this long before sunset",
     )
     forecast_margin: float = Field(
-        default=0.8, gt=0, le=1, description="share of the forecast PV energy the plan counts on"
+        default=0.9, gt=0, le=1, description="share of the forecast PV energy the plan counts on"
     )
     min_supported_current: int = Field(default=6, ge=1, le=32)
     max_supported_current: int = Field(default=16, ge=1, le=32)

@@ -25,7 +25,10 @@ from services.controller.tracking import TrackingState, control_cycle, initial_s
 NOW = 1_781_000_000.0  # frozen
 HOUR = 3600.0
 SUNSET = NOW + 7 * HOUR  # target: sunset - 1 h = NOW + 6 h
-SETTINGS = ControllerSettings(strategy="tracking", home_battery_capacity=10_000, home_battery_max_power=3000)
+# The arithmetic below plans with 80 % of the forecast (the default is 90 %).
+SETTINGS = ControllerSettings(
+    strategy="tracking", home_battery_capacity=10_000, home_battery_max_power=3000, forecast_margin=0.8
+)
 MEMORY = BatteryMemory(house_w=500.0, max_charge_w=3000.0)
 
 
@@ -154,9 +157,9 @@ def test_house_consumption_is_averaged_without_the_car() -> None:
     charging = WallboxData(ts=NOW, power=4000)
     reading = meter().model_copy(update={"power_consumption": 4500 + 1000})
     memory = learn(memory, reading, charging, None, NOW, 30)
-    assert memory.house_w == pytest.approx(500 + 30 / 1800 * 1000)  # 5500 - 4000 = 1500 W now
+    assert memory.house_w == pytest.approx(500 + 30 / 7200 * 1000)  # 5500 - 4000 = 1500 W now
     memory = learn(BatteryMemory(house_w=500), reading, charging, None, NOW, 1800)
-    assert memory.house_w == pytest.approx(500 + 60 / 1800 * 1000)  # a gap counts as 60 s at most
+    assert memory.house_w == pytest.approx(500 + 60 / 7200 * 1000)  # a gap counts as 60 s at most
 
 
 # --- the tracking strategy with a forecast ----------------------------------------------------------

@@ -261,7 +261,11 @@ def test_the_forecast_decides_how_much_of_the_home_battery_charge_the_car_gets(
     the battery's charge (16 A); a dull forecast leaves it to the battery (6 A) and says why; a forecast
     that is too old or invalid counts as none, with one log line each."""
     settings = ControllerSettings(
-        strategy="tracking", cycle_time=0.1, home_battery_capacity=10_000, home_battery_max_power=3000
+        strategy="tracking",
+        cycle_time=0.1,
+        home_battery_capacity=10_000,
+        home_battery_max_power=3000,
+        forecast_margin=0.8,
     )
     probe.publish_json(f"{prefix}/controller/state", {"desired_mode": "PV_ONLY", "mode": "PV_ONLY"})
     service = controller_service.ControllerService(

@@ -2,9 +2,10 @@
 battery's charging power only as far as the battery still fills by a target time. Pure.
 
 What the law learns on the way, from the meter alone (`BatteryMemory`, part of the tracking state): the
-house's consumption without the car and the measured PV against the forecast (both averaged over
-AVERAGE_TIME), the battery's capacity (its SOC change against the integrated battery power, when
-`home_battery_capacity` is 0) and its highest charging power seen (when `home_battery_max_power` is 0).
+house's consumption without the car (averaged over HOUSE_AVERAGE_TIME) and the measured PV against the
+forecast (over AVERAGE_TIME), the battery's capacity (its SOC change against the integrated battery
+power, when `home_battery_capacity` is 0) and its highest charging power seen (when
+`home_battery_max_power` is 0).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pvcontrol.plausibility import MAX_FUTURE_SKEW
 from pvcontrol.settings import ControllerSettings
 
 FORECAST_MAX_AGE = 7200.0  # s: an older forecast counts as none
-AVERAGE_TIME = 1800.0  # s: time constant of the averages of house consumption and PV / forecast
+AVERAGE_TIME = 1800.0  # s: time constant of the average of measured / forecast PV
+HOUSE_AVERAGE_TIME = 7200.0  # s: of the house's consumption (an appliance's hour is not the afternoon's)
 MAX_STEP = 60.0  # s: a longer gap between two cycles counts as this long
 LEARN_SOC_SPAN = 10.0  # SOC points the battery must move before its capacity is measured
 MIN_CAPACITY_WH, MAX_CAPACITY_WH = 500.0, 200_000.0  # a measurement outside is discarded
@@ -81,7 +83,7 @@ def learn(
         return replace(memory, house_w=house, learn_soc=meter.soc_battery, learn_wh=0.0)
     dt = min(max(elapsed, 0.0), MAX_STEP)
     weight = dt / AVERAGE_TIME
-    memory = replace(memory, house_w=_average(memory.house_w, house, weight))
+    memory = replace(memory, house_w=_average(memory.house_w, house, dt / HOUSE_AVERAGE_TIME))
     forecast_now = _power_now(forecast, now) if forecast is not None else None
     if forecast_now is None:
         memory = replace(memory, pv_ratio=None)
