@@ -17,9 +17,11 @@ from pvcontrol.models import (
     Priority,
     WallboxData,
 )
-from pvcontrol.settings import ControllerSettings
+from pvcontrol.settings import ControllerSettings, Settings
+from services.controller import law, tracking
 from services.controller.battery_plan import BatteryMemory, BatteryPlan, learn, plan_battery, plan_reason
 from services.controller.law import LawInputs
+from services.controller.strategies import STRATEGIES
 from services.controller.tracking import TrackingState, control_cycle, initial_state
 
 NOW = 1_781_000_000.0  # frozen
@@ -251,3 +253,11 @@ def test_pv_all_keeps_its_priority_auto_whatever_the_forecast() -> None:
         assert result.commands.max_current is None  # 2300 W: 10 A, as it is
         assert result.reason is not None
         assert not result.reason.startswith("the home battery")
+
+
+def test_tracking_is_the_default_strategy_and_original_stays_selectable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert STRATEGIES[ControllerSettings().strategy] is tracking.STRATEGY
+    monkeypatch.setenv("PVC_CONTROLLER__STRATEGY", "original")
+    assert STRATEGIES[Settings().controller.strategy] is law.STRATEGY
