@@ -81,17 +81,17 @@ def test_no_plan_without_a_usable_forecast_and_capacity(
 @pytest.mark.parametrize(
     ("power_pv", "soc", "now", "memory", "needed", "spare", "reserve"),
     [
-        # 0.8 x 6000 - 500 = 4300 W, capped at 3000 W for 6 h = 18 kWh; 5 kWh needed
-        pytest.param(6000, 50, NOW, MEMORY, 5000, 13_000, 0, id="plenty-car-takes-all"),
+        # 0.8 x 6000 - 500 = 4300 W, capped at 3000 W for 6 h = 18 kWh; 5 kWh needed, 1 kWh kept (10 %)
+        pytest.param(6000, 50, NOW, MEMORY, 5000, 12_000, 0, id="plenty-car-takes-all"),
         # 0.8 x 1500 - 500 = 700 W x 6 h = 4.2 kWh < 5 kWh: the battery gets all it can take
-        pytest.param(1500, 50, NOW, MEMORY, 5000, -800, 3000, id="too-little-battery-first"),
-        # 0.8 x 1500 - 500 = 700 W x 6 h = 4.2 kWh, 2.7 kWh needed: 1.5 of 3 kWh (1 h at 3 kW) to spare
-        pytest.param(1500, 73, NOW, MEMORY, 2700, 1500, 1500, id="ramp-half-reserved"),
-        pytest.param(6000, 100, NOW, MEMORY, 0, 18_000, 0, id="full"),
+        pytest.param(1500, 50, NOW, MEMORY, 5000, -1800, 3000, id="too-little-battery-first"),
+        # 0.8 x 1500 - 500 = 700 W x 6 h = 4.2 kWh, 2.7 + 1 kWh kept: 0.5 of 3 kWh (1 h at 3 kW) to spare
+        pytest.param(1500, 73, NOW, MEMORY, 2700, 500, 2500, id="ramp-five_sixths-reserved"),
+        pytest.param(6000, 100, NOW, MEMORY, 0, 17_000, 0, id="full"),
         # measured PV at half the forecast: 0.8 x 0.5 x 6000 - 500 = 1900 W x 6 h = 11.4 kWh
-        pytest.param(6000, 50, NOW, replace(MEMORY, pv_ratio=0.5), 5000, 6400, 0, id="nowcast-halves"),
+        pytest.param(6000, 50, NOW, replace(MEMORY, pv_ratio=0.5), 5000, 5400, 0, id="nowcast-halves"),
         # past the target: 3 kWh in at least half an hour
-        pytest.param(6000, 70, SUNSET - 0.5 * HOUR, MEMORY, 3000, -3000, 6000, id="after-the-target"),
+        pytest.param(6000, 70, SUNSET - 0.5 * HOUR, MEMORY, 3000, -4000, 6000, id="after-the-target"),
     ],
 )
 def test_the_plan(
@@ -116,14 +116,14 @@ def test_the_target_time_is_a_setting() -> None:
     plan = plan_battery(MEMORY, meter(), forecast(6000), NOW, settings)
     assert plan is not None
     assert plan.target == SUNSET - 2 * HOUR
-    assert plan.spare_wh == pytest.approx(3000 * 5 - 5000)
+    assert plan.spare_wh == pytest.approx(3000 * 5 - 5000 - 1000)
 
 
 def test_the_margin_is_a_setting() -> None:
     settings = SETTINGS.model_copy(update={"forecast_margin": 0.5})
     plan = plan_battery(MEMORY, meter(), forecast(3000), NOW, settings)
     assert plan is not None
-    assert plan.spare_wh == pytest.approx((0.5 * 3000 - 500) * 6 - 5000)
+    assert plan.spare_wh == pytest.approx((0.5 * 3000 - 500) * 6 - 5000 - 1000)
 
 
 def test_reasons() -> None:
@@ -200,9 +200,9 @@ def test_with_a_sunny_forecast_the_car_takes_the_battery_charge() -> None:
 
 
 def test_with_a_dull_forecast_the_car_leaves_the_battery_its_power() -> None:
-    current, reason, priority = cycle(forecast(1500))
-    # 0.8 x 1500 - 500 = 700 W x 6 h = 4.2 kWh for 4 kWh: 0.2 kWh to spare, 2800 W reserved
-    assert current == 6  # 2300 + 2000 - 2800 = 1500 W -> 6 A
+    current, reason, priority = cycle(forecast(1700))
+    # 0.8 x 1700 - 500 = 860 W x 6 h = 5.16 kWh for 4 kWh + 1 kWh kept: 0.16 kWh to spare, 2840 W reserved
+    assert current == 6  # 2300 + 2000 - 2840 = 1460 W -> 6 A
     assert priority == Priority.HOME_BATTERY
     assert reason == f"the home battery needs 4.0 kWh by {at(SUNSET - HOUR)}; the car gets what is left: " + (
         "charging 6 A on 1 phase, surplus 1.5 kW"

@@ -297,7 +297,8 @@ def test_the_forecast_decides_how_much_of_the_home_battery_charge_the_car_gets(
         try:
             await asyncio.to_thread(readings)
             await asyncio.to_thread(probe.wait_for, current, lambda m: m.payload == b"16")
-            dull = forecast_document(1500)  # 0.8 x 1500 - 500 W house = 700 W for 6 h: 0.2 kWh to spare
+            # 0.8 x 1700 - 500 W house = 860 W for 6 h: 5.16 kWh, 0.16 beyond the 4 kWh needed + 1 kept
+            dull = forecast_document(1700)
             needs = "the home battery needs 4.0 kWh by "
             await asyncio.to_thread(
                 sees, dull, lambda r: r.startswith(needs) and "car gets what is left" in r, b"6"
@@ -305,7 +306,7 @@ def test_the_forecast_decides_how_much_of_the_home_battery_charge_the_car_gets(
             sunny = forecast_document(6000)
             await asyncio.to_thread(sees, sunny, lambda r: "the car may take its charge" in r, b"16")
             await asyncio.to_thread(sees, dull, lambda r: "car gets what is left" in r, b"6")
-            old = forecast_document(1500, age=3 * 3600)
+            old = forecast_document(1700, age=3 * 3600)
             await asyncio.to_thread(sees, old, lambda r: not r.startswith("the home battery"), b"16")
             await asyncio.to_thread(sees, dull, lambda r: "car gets what is left" in r, b"6")
             await asyncio.to_thread(

@@ -28,6 +28,7 @@ MIN_FORECAST_W = 200.0  # the PV / forecast ratio is measured only while the for
 # While the forecast leaves less than this many hours of the battery's charging power to spare, the car
 # yields part of that power to the battery (all of it once nothing is to spare): a ramp, not a switch.
 RESERVE_RAMP_HOURS = 1.0
+PLAN_BUFFER = 0.1  # of the capacity: kept as spare beyond the need (forecast errors from hour to hour)
 MIN_HOURS_LEFT = 0.5  # past or near the target: the battery's need is spread over at least this
 
 
@@ -136,7 +137,7 @@ def plan_battery(
         if hours > 0:
             # What the battery can take of the forecast surplus; below the house's need it gives.
             absorbable += min(factor * period.power_pv - memory.house_w, max_charge) * hours
-    spare = absorbable - needed
+    spare = absorbable - needed - PLAN_BUFFER * capacity
     return BatteryPlan(needed, target, spare, _reserve(needed, spare, max_charge, target, now))
 
 
