@@ -179,6 +179,17 @@ class PlanState(BaseModel):
     achievable: bool = True
 
 
+class HomeBatteryState(BaseModel):
+    """The home battery's plan with a PV forecast: what it still needs to be full, by when, and when the
+    forecast fills it (None: not before sunset)."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    needed_wh: float = Field(ge=0)
+    full_by: float  # Unix s: the target (sunset - home_battery_full_before_sunset)
+    full_at: float | None = None  # Unix s
+
+
 class ControllerData(StateDocument):
     mode: ChargeMode = ChargeMode.OFF
     desired_mode: ChargeMode = ChargeMode.OFF
@@ -200,3 +211,4 @@ class ControllerData(StateDocument):
     plan: PlanState | None = None
     soc: float | None = Field(default=None, ge=0, le=100)  # what the goals go by
     soc_source: str | None = None  # "car", "car (estimated)" or "session energy"
+    home_battery: HomeBatteryState | None = None  # None: no forecast or battery to plan with

@@ -19,7 +19,14 @@ from pvcontrol.models import (
 )
 from pvcontrol.settings import ControllerSettings, Settings
 from services.controller import law, tracking
-from services.controller.battery_plan import BatteryMemory, BatteryPlan, learn, plan_battery, plan_reason
+from services.controller.battery_plan import (
+    BatteryMemory,
+    BatteryPlan,
+    battery_full_at,
+    learn,
+    plan_battery,
+    plan_reason,
+)
 from services.controller.law import LawInputs
 from services.controller.strategies import STRATEGIES
 from services.controller.tracking import TrackingState, control_cycle, initial_state
@@ -136,6 +143,49 @@ def test_reasons() -> None:
         "the car may take its charge"
     )
     assert plan_reason(replace(plenty, needed_wh=50)) is None
+
+
+@pytest.mark.parametrize(
+    ("power_pv", "needed", "now", "full_at"),
+    [
+        # 0.8 x 6000 - 500 = 4300 W, capped at 3000 W: 5 kWh in 1 h 40 min
+        pytest.param(6000, 5000, NOW, NOW + 5000 / 3000 * HOUR, id="capped-at-the-charging-power"),
+        # 0.8 x 1500 - 500 = 700 W: 2.8 kWh in 4 h
+        pytest.param(1500, 2800, NOW, NOW + 4 * HOUR, id="surplus-below-the-charging-power"),
+        # 700 W x 7 h until sunset = 4.9 kWh < 5 kWh: not today
+        pytest.param(1500, 5000, NOW, None, id="not-before-sunset"),
+        # 0.8 x 500 - 500 < 0: the battery gives, never fills
+        pytest.param(500, 1000, NOW, None, id="surplus-below-the-house"),
+        pytest.param(6000, 50, NOW, NOW, id="full-enough-now"),
+        # from half past into the plan: the periods before now do not count
+        pytest.param(1500, 700, NOW + 1.5 * HOUR, NOW + 2.5 * HOUR, id="starts-now-not-at-the-first-period"),
+    ],
+)
+def test_when_the_battery_is_full(power_pv: float, needed: float, now: float, full_at: float | None) -> None:
+    periods = forecast(power_pv, hours=12).periods
+    result = battery_full_at(periods, now, SUNSET, needed, 0.8, 500.0, 3000.0)
+    assert result == (None if full_at is None else pytest.approx(full_at))
+
+
+def test_a_dip_in_the_forecast_delays_the_full_time() -> None:
+    """Sunny hour, dull hour (the battery gives 100 W to the house), sunny again: 4 kWh at 3 kW."""
+    powers = [6000, 500, 6000, 6000]
+    periods = [
+        ForecastPeriod(start=NOW + i * HOUR, end=NOW + (i + 1) * HOUR, power_pv=p)
+        for i, p in enumerate(powers)
+    ]
+    # 3000 Wh, then -100 Wh, then 1100 Wh more at 3000 W: 22 min into the third hour
+    expected = NOW + 2 * HOUR + 1100 / 3000 * HOUR
+    assert battery_full_at(periods, NOW, SUNSET, 4000, 0.8, 500.0, 3000.0) == pytest.approx(expected)
+
+
+def test_the_plan_says_when_the_battery_is_full() -> None:
+    plan = plan_battery(MEMORY, meter(soc=50), forecast(6000), NOW, SETTINGS)
+    assert plan is not None
+    assert plan.full_at == pytest.approx(NOW + 5000 / 3000 * HOUR)
+    dull = plan_battery(MEMORY, meter(soc=50), forecast(1500), NOW, SETTINGS)
+    assert dull is not None
+    assert dull.full_at is None  # 700 W x 7 h = 4.9 kWh < 5 kWh
 
 
 # --- learning --------------------------------------------------------------------------------------
@@ -261,3 +311,18 @@ def test_tracking_is_the_default_strategy_and_original_stays_selectable(
     assert STRATEGIES[ControllerSettings().strategy] is tracking.STRATEGY
     monkeypatch.setenv("PVC_CONTROLLER__STRATEGY", "original")
     assert STRATEGIES[Settings().controller.strategy] is law.STRATEGY
+
+
+@pytest.mark.parametrize("mode", [ChargeMode.PV_ONLY, ChargeMode.OFF])
+def test_the_cycle_reports_the_battery_plan_with_a_forecast_and_none_without(mode: ChargeMode) -> None:
+    wallbox = WallboxData(ts=NOW, allow_charging=False, max_current=6, phases_in=1, phases_out=1, power=0)
+    state = replace(charging_state(), desired_mode=mode, mode=mode)
+    with_forecast = control_cycle(
+        state, SETTINGS, LawInputs(meter(soc=60), wallbox, False, NOW, forecast(6000))
+    )
+    shown = with_forecast.home_battery
+    assert shown is not None
+    assert (shown.needed_wh, shown.full_by) == (4000, SUNSET - HOUR)
+    assert shown.full_at == pytest.approx(NOW + 4000 / 3000 * HOUR)
+    without = control_cycle(state, SETTINGS, LawInputs(meter(soc=60), wallbox, False, NOW, None))
+    assert without.home_battery is None

@@ -281,14 +281,19 @@ def test_the_forecast_decides_how_much_of_the_home_battery_charge_the_car_gets(
             meter(power_pv=4800, power_consumption=2800, power_battery=-2000, soc_battery=60),
         )
 
-    def sees(forecast: dict[str, Any] | str, reason: Callable[[str], bool], amps: bytes) -> None:
+    def sees(
+        forecast: dict[str, Any] | str,
+        reason: Callable[[str], bool],
+        amps: bytes,
+        battery: Callable[[Any], bool] = lambda _: True,
+    ) -> None:
         mark = probe.mark()
         if isinstance(forecast, str):
             probe.publish(f"{prefix}/forecast/state", forecast, retain=True)
         else:
             probe.publish_json(f"{prefix}/forecast/state", forecast)
         readings()
-        probe.wait_json(state, lambda s: reason(s["reason"]), after=mark)
+        probe.wait_json(state, lambda s: reason(s["reason"]) and battery(s.get("home_battery")), after=mark)
         probe.wait_for(current, lambda m: m.payload == amps, after=probe.mark())
 
     async def scenario() -> None:
@@ -304,13 +309,21 @@ def test_the_forecast_decides_how_much_of_the_home_battery_charge_the_car_gets(
                 sees, dull, lambda r: r.startswith(needs) and "car gets what is left" in r, b"6"
             )
             sunny = forecast_document(6000)
-            await asyncio.to_thread(sees, sunny, lambda r: "the car may take its charge" in r, b"16")
+
+            # the battery's 4 kWh at its 3 kW: full in 1 h 20 min, long before sunset - 1 h (in 6 h)
+            def full_early(hb: Any) -> bool:
+                return bool(hb and hb["needed_wh"] == 4000 and hb["full_at"] < hb["full_by"] - 4 * 3600)
+
+            await asyncio.to_thread(
+                sees, sunny, lambda r: "the car may take its charge" in r, b"16", full_early
+            )
             await asyncio.to_thread(sees, dull, lambda r: "car gets what is left" in r, b"6")
             old = forecast_document(1700, age=3 * 3600)
-            await asyncio.to_thread(sees, old, lambda r: not r.startswith("the home battery"), b"16")
+            no_plan: Callable[[Any], bool] = lambda hb: hb is None  # noqa: E731
+            await asyncio.to_thread(sees, old, lambda r: not r.startswith("the home battery"), b"16", no_plan)
             await asyncio.to_thread(sees, dull, lambda r: "car gets what is left" in r, b"6")
             await asyncio.to_thread(
-                sees, '{"ts": "soon"}', lambda r: not r.startswith("the home battery"), b"16"
+                sees, '{"ts": "soon"}', lambda r: not r.startswith("the home battery"), b"16", no_plan
             )
         finally:
             stop.set()

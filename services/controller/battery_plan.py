@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from pvcontrol.models import ForecastData, MeterData, WallboxData
+from pvcontrol.models import ForecastData, ForecastPeriod, HomeBatteryState, MeterData, WallboxData
 from pvcontrol.plausibility import MAX_FUTURE_SKEW
 from pvcontrol.settings import ControllerSettings
 
@@ -48,6 +48,9 @@ class BatteryPlan:
     target: float  # by when (epoch s)
     spare_wh: float  # what the forecast surplus until then leaves beyond that (< 0: too little)
     reserve_w: float  # the battery's charging power the car leaves to it now (0: the car may take all)
+    full_at: float | None = (
+        None  # when the forecast fills it if the car leaves it its power (None: not today)
+    )
 
 
 def usable_forecast(forecast: ForecastData | None, now: float) -> ForecastData | None:
@@ -138,7 +141,43 @@ def plan_battery(
             # What the battery can take of the forecast surplus; below the house's need it gives.
             absorbable += min(factor * period.power_pv - memory.house_w, max_charge) * hours
     spare = absorbable - needed - PLAN_BUFFER * capacity
-    return BatteryPlan(needed, target, spare, _reserve(needed, spare, max_charge, target, now))
+    reserve = _reserve(needed, spare, max_charge, target, now)
+    full_at = battery_full_at(
+        forecast.periods, now, forecast.sunset, needed, factor, memory.house_w, max_charge
+    )
+    return BatteryPlan(needed, target, spare, reserve, full_at)
+
+
+def battery_full_at(
+    periods: list[ForecastPeriod],
+    now: float,
+    until: float,
+    needed_wh: float,
+    factor: float,
+    house_w: float,
+    max_charge_w: float,
+) -> float | None:
+    """When the battery is full if it gets all of the forecast surplus it can take (the forecast power
+    times `factor`, less the house's `house_w`, at most `max_charge_w`; below the house's need it gives),
+    or None if not before `until` (sunset). The same energy balance as the plan, walked in time."""
+    if needed_wh < FULL_ENOUGH_WH:
+        return now
+    stored = 0.0
+    for period in sorted(periods, key=lambda p: p.start):
+        start, end = max(period.start, now), min(period.end, until)
+        if end <= start:
+            continue
+        rate = min(factor * period.power_pv - house_w, max_charge_w)
+        gained = rate * (end - start) / 3600
+        if rate > 0 and stored + gained >= needed_wh:
+            return start + (needed_wh - stored) / rate * 3600
+        stored += gained
+    return None
+
+
+def home_battery_state(plan: BatteryPlan) -> HomeBatteryState:
+    """What `P/controller/state` says of the plan (docs/CONTRACT.md `home_battery`)."""
+    return HomeBatteryState(needed_wh=round(plan.needed_wh, 1), full_by=plan.target, full_at=plan.full_at)
 
 
 def _reserve(needed: float, spare: float, max_charge: float, target: float, now: float) -> float:

@@ -80,4 +80,5 @@ def run_cycle(
         charged_grid_wh=energy.charged_grid_wh,
         allow_charging_wish=step.allow_charging_wish,
         reason=step.reason,
+        home_battery=step.home_battery,
     )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pvcontrol.models import ChargeMode, ForecastData, MeterData, PhaseMode, Priority, WallboxData
+from pvcontrol.models import (
+    ChargeMode,
+    ForecastData,
+    HomeBatteryState,
+    MeterData,
+    PhaseMode,
+    Priority,
+    WallboxData,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class CycleResult:
     allow_charging_wish: bool | None = None
     # what the controller is doing or waiting for, one sentence for users (set by the tracking strategy)
     reason: str | None = None
+    home_battery: HomeBatteryState | None = None  # the battery's plan with a forecast (tracking strategy)
 
 
 @dataclass(frozen=True)
@@ -63,3 +72,4 @@ class Step:
     commands: Commands
     reason: str | None = None
     allow_charging_wish: bool | None = None
+    home_battery: HomeBatteryState | None = None

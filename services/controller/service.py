@@ -21,6 +21,7 @@ from pvcontrol.models import (
     ChargeMode,
     ControllerData,
     ForecastData,
+    HomeBatteryState,
     MeterData,
     PhaseMode,
     Priority,
@@ -58,6 +59,7 @@ class ControllerService(Service):
         self.law_state: LawState = self.strategy.initial_state(config)
         self._fresh_meter = asyncio.Event()  # a strategy may cycle on every fresh meter reading
         self._reason: str | None = None
+        self._home_battery: HomeBatteryState | None = None
         self._sent: dict[str, int | bool] = {}  # last value sent per command, for the counters
         # An implausible or invalid reading replaces the last one with None: treated like stale data.
         self._meter_reading = TrustedReading(MeterData, "meter", self.log, config.plant_power_limit)
@@ -250,6 +252,7 @@ class ControllerService(Service):
             plan=plan_state(self.goal_state, self._decision),
             soc=round(self._decision.soc.soc, 1) if self._decision else None,
             soc_source=self._decision.soc.source if self._decision else None,
+            home_battery=self._home_battery,
         )
 
     async def _publish_state(self) -> None:
@@ -351,6 +354,7 @@ class ControllerService(Service):
             self.energy_today = {"pv": 0.0, "grid": 0.0}
             self._decision = None
             self._reason = None
+            self._home_battery = None
             document = self.state_document()
         return document.model_copy(update={"error": self._failing_cycles.count})
 
@@ -371,6 +375,7 @@ class ControllerService(Service):
         self.law_state = result.state
         self._pending_wish = result.allow_charging_wish
         self._reason = self._decision.reason or result.reason or _pending_reason(result)
+        self._home_battery = result.home_battery
         self._account(result, at)
         metrics.MODE.state(result.state.mode.value)
         self._log_changes(before, result.state, result.commands)

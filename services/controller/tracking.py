@@ -24,7 +24,13 @@ from dataclasses import replace
 
 from pvcontrol.models import ChargeMode, MeterData, Priority, WallboxData
 from pvcontrol.settings import ControllerSettings
-from services.controller.battery_plan import learn, plan_battery, plan_reason, reserved_for_battery
+from services.controller.battery_plan import (
+    home_battery_state,
+    learn,
+    plan_battery,
+    plan_reason,
+    reserved_for_battery,
+)
 from services.controller.cycle import Readings, Strategy, run_cycle
 from services.controller.model import CycleResult, LawInputs, LawState, Step
 from services.controller.rules import (
@@ -95,11 +101,12 @@ def _prepare(state: LawState, settings: ControllerSettings, readings: Readings) 
     now = inputs.now
     elapsed = None if tracking.last_cycle is None else now - tracking.last_cycle
     memory = learn(tracking.battery, meter, readings.wallbox, inputs.forecast, now, elapsed)
+    shown = plan_battery(memory, meter, inputs.forecast, now, settings)  # in the state in every mode
     plan = None
     # PV_ALL keeps its AUTO (home battery first): its minimum draws on the battery in every dip, which
     # the plan does not foresee (measured: up to 1.2 kWh short at midnight with a forecast).
     if tracking.desired_priority == Priority.AUTO and tracking.desired_mode == ChargeMode.PV_ONLY:
-        plan = plan_battery(memory, meter, inputs.forecast, now, settings)
+        plan = shown
     if plan is None:
         priority = _priority(tracking.desired_priority, tracking.desired_mode, meter, settings)
         reserve, reason = None, None
@@ -113,6 +120,7 @@ def _prepare(state: LawState, settings: ControllerSettings, readings: Readings) 
         battery=memory,
         battery_reserve_w=reserve,
         battery_reason=reason,
+        battery_plan=shown,
         phase_switches=tuple(t for t in tracking.phase_switches if now - t < DAY),
     )
     return settle_pending_switch(tracking, readings.wallbox, now)
@@ -141,7 +149,9 @@ def _step(state: LawState, settings: ControllerSettings, readings: Readings) -> 
         tracking = idle_timers(as_tracking_state(shared.state))
         step = TrackStep(tracking, shared.commands, _REASONS.get(tracking.mode))
     step = interlock(step, wallbox, inputs.now)
-    return Step(step.state, step.commands, step.reason, step.allow_charging_wish)
+    plan = step.state.battery_plan
+    shown = None if plan is None else home_battery_state(plan)
+    return Step(step.state, step.commands, step.reason, step.allow_charging_wish, shown)
 
 
 def _finish(state: LawState, inputs: LawInputs) -> LawState:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from pvcontrol.settings import ControllerSettings
-from services.controller.battery_plan import BatteryMemory
+from services.controller.battery_plan import BatteryMemory, BatteryPlan
 from services.controller.model import Commands, LawState
 
 DAY = 86_400.0
@@ -58,6 +58,7 @@ class TrackingState(LawState):
     # (None: no plan, the priority decides) and why
     battery_reserve_w: float | None = None
     battery_reason: str | None = None
+    battery_plan: BatteryPlan | None = None  # shown in the state whatever the mode
 
 
 @dataclass(frozen=True)
