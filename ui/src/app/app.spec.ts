@@ -100,6 +100,11 @@ describe('App', () => {
     expect(text('#card-grid')).toContain('importing');
     expect(el.querySelector('#card-grid pvc-icon')?.classList).toContain('tone-bad');
     expect(text('#card-battery')).toContain('discharging 0.3 kW');
+    expect(text('#card-battery')).not.toContain('full');
+    await send(
+      makeDoc({ controller: { home_battery: { needed_wh: 3200, full_by: 1_800_003_600 } } }),
+    );
+    expect(text('#card-battery')).toContain('charging 0.6 kW · not full today: needs 3.2 kWh');
   });
 
   it('picks the battery icon by level', () => {

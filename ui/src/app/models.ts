@@ -78,6 +78,17 @@ export interface ControllerData extends StateDoc {
   /** The SOC the goals go by, and where it comes from ("car", "car (estimated)", "session energy"). */
   soc?: number | null;
   soc_source?: string | null;
+  /** The home battery's plan with a PV forecast; null without a forecast or battery to plan with. */
+  home_battery?: HomeBatteryState | null;
+}
+
+export interface HomeBatteryState {
+  /** Energy the battery still needs to be full (Wh). */
+  needed_wh: number;
+  /** Unix s: the target (sunset less `home_battery_full_before_sunset`). */
+  full_by: number;
+  /** Unix s: when the forecast fills it; null: not before sunset. */
+  full_at?: number | null;
 }
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;

@@ -13,6 +13,7 @@ import { LiveChart } from './live-chart';
 import { serviceHealth } from './models';
 import { PvControlService } from './pvcontrol.service';
 import { StatCard, Tone } from './stat-card';
+import { batteryPlanText } from './battery-plan-view';
 import { batteryView, carView, energyTodayView, gridView, kw } from './view';
 import { WallboxCard } from './wallbox-card';
 
@@ -52,7 +53,11 @@ export class NowPage {
   );
   protected readonly homePower = computed(() => kw(this.meter()?.power_consumption));
   protected readonly grid = computed(() => gridView(this.meter()));
-  protected readonly battery = computed(() => batteryView(this.meter()));
+  protected readonly battery = computed(() => {
+    const view = batteryView(this.meter());
+    const plan = batteryPlanText(this.doc()?.controller?.home_battery, Date.now());
+    return plan ? { ...view, detail: `${view.detail} · ${plan}` } : view;
+  });
   protected readonly car = computed(() => carView(this.doc()?.car));
   protected readonly temperature = computed(() =>
     (this.doc()?.wallbox?.temperature ?? 0).toFixed(0),
