@@ -367,6 +367,12 @@ def test_session_totals_on_the_gateway_state_and_home_assistant(
             plan = config("text", "plan")
             assert plan["command_topic"] == f"{prefix}/controller/plan/set"
             assert config("sensor", "plan_finish")["device_class"] == "timestamp"
+            full_at = config("sensor", "home_battery_full_at")
+            assert (full_at["device_class"], full_at["state_topic"]) == (
+                "timestamp",
+                f"{prefix}/controller/state",
+            )
+            assert "value_json.home_battery.full_at" in full_at["value_template"]
     finally:
         ha.stop()
 

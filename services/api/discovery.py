@@ -75,6 +75,10 @@ PLAN_TEXT = (
     "{{ {'soc': value_json.plan.soc, 'time': value_json.plan.time, 'days': value_json.plan.days} | tojson "
     "if value_json.plan else '' }}"
 )
+BATTERY_FULL_AT = (
+    "{{ as_datetime(value_json.home_battery.full_at).isoformat() "
+    "if value_json.home_battery and value_json.home_battery.full_at else none }}"
+)
 PLAN_FINISH = (
     "{{ as_datetime(value_json.plan.projected_finish).isoformat() "
     "if value_json.plan and value_json.plan.projected_finish else none }}"
@@ -220,6 +224,12 @@ def _goals(names: Naming) -> Iterator[tuple[str, dict[str, Any]]]:
     )
 
 
+def _battery_full_at(names: Naming) -> dict[str, Any]:
+    """When the forecast fills the home battery; unknown without a plan or when not today."""
+    config = _sensor(names, "home_battery_full_at", "Home battery full at", "controller", "", "", "timestamp")
+    return {**config, "value_template": BATTERY_FULL_AT}
+
+
 def _session_totals(names: Naming) -> Iterator[tuple[str, dict[str, Any]]]:
     for object_id, name, field in SESSION_SENSORS:
         config = _sensor(names, object_id, name, "api", field, "Wh", "energy", "total_increasing")
@@ -256,6 +266,7 @@ def _documents(names: Naming, phase_select: bool) -> Iterator[tuple[str, dict[st
         config = _sensor(names, object_id, name, "forecast", field, "Wh", "energy")
         del config["state_class"]
         yield names.topic("sensor", object_id), config
+    yield names.topic("sensor", "home_battery_full_at"), _battery_full_at(names)
     if phase_select:
         yield _select(names, "phase_mode", "Phase mode", ["AUTO", "CHARGE_1P", "CHARGE_3P"])
 
