@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import pytest
@@ -16,7 +17,18 @@ from pvcontrol.models import ChargeMode, ControllerData
 from pvcontrol.settings import ControllerSettings
 from pvcontrol.topics import Topics
 from services.controller import service as controller_service
-from services.controller.law import Commands, CycleResult, LawState
+from services.controller.cycle import Strategy
+from services.controller.law import Commands, CycleResult, LawInputs, LawState
+
+
+@dataclass(frozen=True)
+class ReplacedLaw(Strategy):
+    """The service's strategy with its control cycle replaced."""
+
+    law: Callable[[LawState], CycleResult] = lambda state: CycleResult(state, Commands())
+
+    def control_cycle(self, state: LawState, settings: ControllerSettings, inputs: LawInputs) -> CycleResult:
+        return self.law(state)
 
 
 class Recorder:
@@ -39,14 +51,15 @@ def service_with_law(
     """A controller whose law charges `increments` (pv Wh, grid Wh), one pair per cycle."""
     queue = list(increments)
 
-    def law(state: LawState, *_: object) -> CycleResult:
+    def law(state: LawState) -> CycleResult:
         pv, grid = queue.pop(0)
         return CycleResult(state, Commands(), charged_wh=pv + grid, charged_pv_wh=pv, charged_grid_wh=grid)
 
-    monkeypatch.setattr(controller_service, "control_cycle", law)
     service = controller_service.ControllerService(
         ControllerSettings(cycle_time=30), BrokerAddress("127.0.0.1", 9), Topics("guard")
     )
+    strategy = service.strategy
+    service.strategy = ReplacedLaw(**{f.name: getattr(strategy, f.name) for f in fields(strategy)}, law=law)
     service.law_state = replace(service.law_state, desired_mode=mode, mode=mode)
     recorder = Recorder()
     monkeypatch.setattr(service, "publish_state", recorder.publish_state)
