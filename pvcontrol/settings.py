@@ -125,6 +125,9 @@ class ControllerSettings(Section):
     pv_allow_charging_delay: float = Field(default=120.0, ge=0)
     unplug_off_delay: float = Field(default=300.0, ge=0)
     stale_after: float = Field(default=90.0, gt=0)
+    restore_timeout: float = Field(
+        default=2.0, ge=0, description="s to wait at start for the retained state that restores the settings"
+    )
     prio_auto_soc_threshold: float = Field(default=50.0, ge=0, le=100)
     # `tracking` (the default): services/controller/tracking.py with these settings; `original`: CONTROL.md
     strategy: Literal["original", "tracking"] = "tracking"

@@ -23,6 +23,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 20.0
+# A controller process waits this long at start for its retained state (default 2 s): most tests start
+# it with none, and would wait the whole time. A test that restores a retained state passes RESTORES:
+# the wait ends as soon as the state arrives, and a starved test process still gets the full default.
+TEST_RESTORE_TIMEOUT = "0.5"
+RESTORES = {"PVC_CONTROLLER__RESTORE_TIMEOUT": "2"}
 
 
 def free_port() -> int:
@@ -176,6 +181,7 @@ def start_service(
         "PVC_MQTT__PREFIX": prefix,
         "PVC_HISTORY__DATA_DIR": str(log_dir),
         "PYTHONUNBUFFERED": "1",
+        "PVC_CONTROLLER__RESTORE_TIMEOUT": TEST_RESTORE_TIMEOUT,
         **(env or {}),
     }
     full_args = [sys.executable, "-m", "pvcontrol", *args, "--mqtt", broker.url]

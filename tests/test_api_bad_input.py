@@ -4,39 +4,75 @@ controller and a simulated wallbox announced over MQTT so that any valid request
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from services.api.limits import MAX_BODY_BYTES
-from tests.helpers import Broker, MqttProbe, free_port, running, wait_until
+from tests.helpers import Broker, MqttProbe, ServiceProcess, free_port, running, wait_until
 
 MODE = "/api/pvcontrol/controller/desired_mode"
 CAR_STATUS = "/api/pvcontrol/controller/wallbox/car_status"
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.fixture
-def url(mqtt_broker: Broker, prefix: str, tmp_path: Path, probe: MqttProbe) -> Iterator[str]:
+@dataclass
+class Gateway:
+    url: str
+    process: ServiceProcess
+
+
+# Announced with an hour's publishing interval: heard from once, they stay online for the whole module.
+SERVICES = (
+    ("controller", {"cycle_time": 3600}),
+    ("wallbox", {"type": "SimulatedWallbox", "car_status_settable": True, "poll_interval": 3600}),
+)
+
+
+@pytest.fixture(scope="module")
+def gateway(mqtt_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One gateway process for the module: bad input changes nothing, so the tests can share it. The
+    controller and the wallbox are announced online, so that any valid request would be accepted."""
+    tmp_path = tmp_path_factory.mktemp("api-bad-input")
+    prefix = f"pvctest-{uuid.uuid4().hex[:10]}"
     ui = tmp_path / "ui"
     ui.mkdir()
     (ui / "index.html").write_text('<html><head><base href="/"></head><body>pv-control UI</body></html>')
     port = free_port()
     args = ["api", "--port", str(port), "--host", "127.0.0.1"]
-    with running(args, mqtt_broker, prefix, tmp_path, {"PVC_API__UI_DIR": str(ui)}) as gateway:
-        base = f"http://127.0.0.1:{port}"
-        for service, config in (
-            ("controller", {"cycle_time": 30}),
-            ("wallbox", {"type": "SimulatedWallbox", "car_status_settable": True}),
-        ):
-            probe.publish_json(f"{prefix}/{service}/config", config)
-            probe.publish(f"{prefix}/{service}/status", "online", retain=True)
-            probe.publish_json(f"{prefix}/{service}/state", {"ts": time.time()})
-        wait_until(lambda: _ok(f"{base}{MODE}", b'"OFF"') and _ok(f"{base}{CAR_STATUS}", b"3"), what="online")
-        yield base
-        assert "Traceback" not in gateway.log()
+    probe = MqttProbe(mqtt_broker, prefix)
+    probe.start()
+    try:
+        with running(args, mqtt_broker, prefix, tmp_path, {"PVC_API__UI_DIR": str(ui)}) as process:
+            base = f"http://127.0.0.1:{port}"
+            wait_until(lambda: _ready(base), 60, "gateway ready")
+            for service, config in SERVICES:
+                probe.publish_json(f"{prefix}/{service}/config", config)
+                probe.publish(f"{prefix}/{service}/status", "online", retain=True)
+                probe.publish_json(f"{prefix}/{service}/state", {"ts": time.time()})
+            wait_until(
+                lambda: _ok(f"{base}{MODE}", b'"OFF"') and _ok(f"{base}{CAR_STATUS}", b"3"), what="online"
+            )
+            yield Gateway(base, process)
+    finally:
+        probe.stop()
+
+
+@pytest.fixture
+def url(gateway: Gateway) -> Iterator[str]:
+    """The shared gateway, checked after each test for a traceback in its log."""
+    yield gateway.url
+    assert "Traceback" not in gateway.process.log()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _ok(url: str, body: bytes) -> bool:

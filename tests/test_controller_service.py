@@ -18,7 +18,7 @@ from pvcontrol.topics import Topics
 from services.controller import service as controller_service
 from services.controller.model import Step
 from services.controller.strategies import STRATEGIES
-from tests.helpers import Broker, MqttProbe, ServiceProcess, running, wait_until
+from tests.helpers import RESTORES, Broker, MqttProbe, ServiceProcess, running, wait_until
 
 # These tests check the original strategy's behaviour (CONTROL.md's worked examples); the tracking
 # strategy, the default, has tests/test_tracking_service.py.
@@ -131,7 +131,7 @@ def test_stale_meter_stops_pv_charging(
     probe.publish_json(f"{prefix}/meter/state", meter(ts=time.time() - 200, power_grid=-3000))
     charging = {"allow_charging": True, "phases_out": 1, "power": 1840, "max_current": 8, "car_status": 2}
     probe.publish_json(f"{prefix}/wallbox/state", wallbox(**charging))
-    with running(["controller"], mqtt_broker, prefix, tmp_path, FAST):
+    with running(["controller"], mqtt_broker, prefix, tmp_path, {**FAST, **RESTORES}):
         assert probe.wait_for(f"{prefix}/wallbox/allow_charging/set").payload == b"false"
     assert probe.on(f"{prefix}/wallbox/max_current/set") == []
 
@@ -193,7 +193,7 @@ def test_restart_restores_settings_and_stops_cleanly(
     assert probe.on(f"{prefix}/controller/status")[-1].payload == b"offline"
 
     mark = probe.mark()
-    with running(["controller"], mqtt_broker, prefix, tmp_path, FAST):
+    with running(["controller"], mqtt_broker, prefix, tmp_path, {**FAST, **RESTORES}):
         restored = probe.wait_json(f"{prefix}/controller/state", lambda s: True, after=mark)
     assert restored["desired_mode"] == "PV_ALL"
     assert restored["phase_mode"] == "CHARGE_1P"

@@ -11,13 +11,14 @@ import pytest
 
 from tests.helpers import Broker, MqttProbe, ServiceProcess, free_port, running, wait_until
 
-# A quick sun (one |sin| bump per 40 s), no home battery to hide the surplus, fast cycles; the original
-# strategy (its allow-charging delay shrunk; the tracking strategy has its own end-to-end test).
+# A quick sun (one |sin| bump per 20 s: the simulated meter's time scale), no home battery to hide the
+# surplus, fast cycles: charging is possible for 15 s of each bump, 30 cycles; a missed bump waits 20 s.
+# The original strategy (its allow-charging delay shrunk; the tracking strategy has its own end-to-end test).
 FAST_SYSTEM = {
     "PVC_CONTROLLER__STRATEGY": "original",
     "PVC_METER__POLL_INTERVAL": "0.25",
     "PVC_METER__PV_MAX": "6000",
-    "PVC_METER__PV_PERIOD": "40",
+    "PVC_METER__PV_PERIOD": "20",
     "PVC_METER__CONSUMPTION_VARIATION": "0",
     "PVC_METER__BATTERY_MAX_POWER": "0",
     "PVC_WALLBOX__POLL_INTERVAL": "0.25",

@@ -18,7 +18,7 @@ from services.controller import law, tracking
 from services.controller.goal_control import GoalState, cycle_with_goals
 from services.controller.goals import Goals, Plan
 from services.controller.law import LawInputs, LawState
-from tests.helpers import Broker, MqttProbe, ServiceProcess, running
+from tests.helpers import RESTORES, Broker, MqttProbe, ServiceProcess, running
 
 SETTINGS = ControllerSettings(cycle_time=1)
 NOW = 1_800_000_000.0
@@ -201,7 +201,7 @@ def test_goals_survive_a_restart(probe: MqttProbe, prefix: str, mqtt_broker: Bro
         state = controller_state(probe, prefix, 0, limit_soc=85)
         probe.wait_json(f"{prefix}/controller/state", lambda s: s["plan"] is not None)
     mark = probe.mark()
-    with running(["controller"], mqtt_broker, prefix, tmp_path, env):
+    with running(["controller"], mqtt_broker, prefix, tmp_path, {**env, **RESTORES}):
         state = controller_state(probe, prefix, mark, limit_soc=85)
         assert state["plan"]["soc"] == 80
         assert state["plan"]["days"] == ["mon"]

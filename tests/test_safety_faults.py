@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import (
+    RESTORES,
     Broker,
     MqttProbe,
     ServiceProcess,
@@ -23,9 +24,9 @@ from tests.helpers import (
     wait_until,
 )
 
-# Above the controller's RESTORE_TIMEOUT (2 s): a controller just started is silent that long while it
-# waits for its retained state, and the wallbox refuses starts from a controller silent for the timeout.
-CONTROLLER_TIMEOUT = 4.0
+# Well above the controller's restore_timeout (0.5 s in tests) plus its start: a controller just started
+# is silent that long, and the wallbox refuses starts from a controller silent for the timeout.
+CONTROLLER_TIMEOUT = 3.0
 WALLBOX_ENV = {
     "PVC_WALLBOX__POLL_INTERVAL": "0.2",
     "PVC_WALLBOX__CONTROLLER_TIMEOUT": str(CONTROLLER_TIMEOUT),
@@ -183,7 +184,7 @@ def test_retained_mode_command_is_not_replayed_on_controller_restart(
     # Someone publishes a command retained (e.g. a Node-RED node with "retain" ticked).
     probe.publish(f"{prefix}/controller/desired_mode/set", "MAX", retain=True)
     mark = probe.mark()
-    with running(["controller"], mqtt_broker, prefix, tmp_path, CONTROLLER_ENV) as controller:
+    with running(["controller"], mqtt_broker, prefix, tmp_path, {**CONTROLLER_ENV, **RESTORES}) as controller:
         error = probe.wait_json(f"{prefix}/controller/error", lambda e: "retained" in e["error"], after=mark)
         assert "mosquitto_pub -r -n -t" in error["error"]
         states = [

@@ -41,9 +41,6 @@ from services.controller.goals import Decision, Goals, parse_plan, parse_soc, pl
 from services.controller.model import Commands, CycleResult, LawInputs, LawState
 from services.controller.strategies import STRATEGIES
 
-# How long to wait at start for the retained controller state to restore the user's settings.
-RESTORE_TIMEOUT = 2.0
-
 
 def local_day(ts: float) -> str:
     return datetime.fromtimestamp(ts).date().isoformat()
@@ -405,7 +402,7 @@ class ControllerService(Service):
     async def _wait_for_restore(self, stop: asyncio.Event) -> None:
         await _first_of(stop, self.link.connected)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_first_of(stop, self._restored), RESTORE_TIMEOUT)
+            await asyncio.wait_for(_first_of(stop, self._restored), self.config.restore_timeout)
         self._restored.set()
 
 
