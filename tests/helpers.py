@@ -22,7 +22,10 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 T = TypeVar("T")
-DEFAULT_TIMEOUT = 20.0
+DEFAULT_TIMEOUT = 30.0
+# For a process to start and answer: on a shared 2-core machine running the tests on several xdist
+# workers, a gateway (about 1 s of CPU to import and start) has been seen to need more than 20 s.
+STARTUP_TIMEOUT = 60.0
 # A controller process waits this long at start for its retained state (default 2 s): most tests start
 # it with none, and would wait the whole time. A test that restores a retained state passes RESTORES:
 # the wait ends as soon as the state arrives, and a starved test process still gets the full default.

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from services.api.liveness import LivenessTracker
-from tests.helpers import Broker, MqttProbe, accepts, free_port, running, wait_until
+from tests.helpers import STARTUP_TIMEOUT, Broker, MqttProbe, accepts, free_port, running, wait_until
 
 DESIRED_MODE = "/api/pvcontrol/controller/desired_mode"
 
@@ -165,7 +165,7 @@ def test_put_while_broker_is_down_is_503_with_reason(tmp_path: Path, prefix: str
         url = f"http://127.0.0.1:{api_port}"
         args = ["api", "--port", str(api_port), "--host", "127.0.0.1"]
         with running(args, broker, prefix, tmp_path):
-            wait_until(lambda: _ready(url), 20, "gateway ready")
+            wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready")
             probe = MqttProbe(broker, prefix)
             probe.start()
             probe.publish_json(f"{prefix}/controller/config", {"type": "Controller", "cycle_time": 30})
@@ -195,7 +195,7 @@ def test_controller_killed_while_broker_down_is_not_online_after_reconnect(
         running(api_args, broker, prefix, tmp_path),
         running(["controller"], broker, prefix, tmp_path, controller_env) as controller,
     ):
-        wait_until(lambda: _ready(url), 20, "gateway ready")
+        wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready")
         wait_until(lambda: _put_mode(url).status_code == 204, what="controller online")
         saved_after = time.time()
         database = tmp_path / "mosquitto.db"
@@ -214,7 +214,7 @@ def test_controller_killed_while_broker_down_is_not_online_after_reconnect(
             try:
                 # The broker restored the dead controller's retained `online` ...
                 assert probe.wait_for(f"{prefix}/controller/status").payload == b"online"
-                wait_until(lambda: _ready(url), 20, "gateway reconnected")
+                wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway reconnected")
                 # ... but the gateway does not believe it: no state comes any more.
                 response = _wait_for_503(url)
                 assert "controller" in response.json()["detail"]

@@ -22,9 +22,11 @@ const MOSQUITTO =
   process.env.MOSQUITTO_BIN ??
   (existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto');
 
-/** Fast cycles for the tests (the defaults are 30 s / 5 s). */
+/** Fast cycles for the tests (the defaults are 30 s / 5 s), and no 2 s wait for a retained controller
+ * state that these tests never leave behind. */
 const FAST = {
   PVC_CONTROLLER__CYCLE_TIME: '1',
+  PVC_CONTROLLER__RESTORE_TIMEOUT: '0.5',
   PVC_METER__POLL_INTERVAL: '1',
   PVC_WALLBOX__POLL_INTERVAL: '1',
 };
