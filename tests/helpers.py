@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -33,10 +34,34 @@ TEST_RESTORE_TIMEOUT = "0.5"
 RESTORES = {"PVC_CONTROLLER__RESTORE_TIMEOUT": "2"}
 
 
+def _ports_below_the_ephemeral_range() -> range:
+    try:
+        first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first_ephemeral = 32768
+    return range(10000, max(first_ephemeral, 20000))
+
+
+_PORTS = _ports_below_the_ephemeral_range()
+_handed_out: set[int] = set()
+_random = random.SystemRandom()  # not the module's generator, which hypothesis seeds
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
+    """A free port for a server the test starts. Not the kernel's pick (bind to port 0): that comes from
+    the ephemeral range, where every outgoing connection of the many parallel tests and services also
+    takes its local port, and one did take a gateway's port before the gateway could bind it. A random
+    port below that range, never handed out twice by this process, checked free."""
+    while True:
+        port = _random.choice(_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
 
 

@@ -125,7 +125,8 @@ def test_connects_with_the_ca_and_a_client_certificate(
             # A command through the plain listener reaches the service behind TLS, and its answer comes back.
             probe.publish(f"{prefix}/relay/phases/set", "1")
             probe.wait_json(f"{prefix}/relay/state", lambda s: s["phases"] == 1)
-            assert f"connected to {url} as pvcontrol-relay-" in process.log()
+            # logged just after the connection is up, so it may come after the first answer
+            wait_until(lambda: f"connected to {url} as pvcontrol-relay-" in process.log(), what="log")
     finally:
         probe.stop()
 
