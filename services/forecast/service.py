@@ -156,9 +156,21 @@ class ForecastService(Service):
     async def main(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         try:
+            # A failed first call's message on the error topic is live, not queued: sent before the broker
+            # connection is up it would be lost, so the first call waits for it.
+            await _first_of(self.link.connected, stop)
             while not stop.is_set():
                 started = loop.time()
                 await self.update()
                 await sleep_or_stop(stop, self.config.publish_interval - (loop.time() - started))
         finally:
             await self.source.close()
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
