@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -232,6 +233,14 @@ def running(
         if service.proc.poll() is None:
             service.proc.kill()
             service.proc.wait(10)
+
+
+def gateway_ready(url: str) -> bool:
+    """The gateway at `url` answers its readiness probe."""
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def accepts(port: int) -> bool:

@@ -12,20 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import STARTUP_TIMEOUT, Broker, MqttProbe, free_port, running, wait_until
+from tests.helpers import STARTUP_TIMEOUT, Broker, MqttProbe, free_port, gateway_ready, running, wait_until
 
 
 @dataclass
 class Api:
     url: str
     prefix: str
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
@@ -43,7 +36,7 @@ def api(mqtt_broker: Broker, prefix: str, tmp_path: Path, ui_dir: Path) -> Itera
     env = {"PVC_API__UI_DIR": str(ui_dir)}
     with running(["api", "--port", str(port), "--host", "127.0.0.1"], mqtt_broker, prefix, tmp_path, env):
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready")
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
         yield Api(url, prefix)
 
 
@@ -222,7 +215,7 @@ def test_basehref_serves_ui_and_api_under_prefix(
     args = ["api", "--port", str(port), "--host", "127.0.0.1", "--basehref", "pvcontrol"]
     with running(args, mqtt_broker, prefix, tmp_path, {"PVC_API__UI_DIR": str(ui_dir)}):
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready")
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
         index = httpx.get(f"{url}/pvcontrol/").text
         assert "pv-control UI" in index
         assert '<base href="/pvcontrol/">' in index
@@ -237,7 +230,7 @@ def test_shutdown_with_sse_clients_is_clean(mqtt_broker: Broker, prefix: str, tm
     port = free_port()
     with running(["api", "--port", str(port), "--host", "127.0.0.1"], mqtt_broker, prefix, tmp_path) as api:
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready")
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
         with (
             httpx.stream("GET", f"{url}/api/pvcontrol/events", timeout=20) as first,
             httpx.stream("GET", f"{url}/api/pvcontrol/events", timeout=20) as second,

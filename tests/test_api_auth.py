@@ -12,7 +12,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import STARTUP_TIMEOUT, Broker, MqttProbe, ServiceProcess, free_port, running, wait_until
+from tests.helpers import (
+    STARTUP_TIMEOUT,
+    Broker,
+    MqttProbe,
+    ServiceProcess,
+    free_port,
+    gateway_ready,
+    running,
+    wait_until,
+)
 
 TOKEN = "s3cret-Token-for-tests"
 MODE = "/api/pvcontrol/controller/desired_mode"
@@ -25,13 +34,6 @@ class Gateway:
     process: ServiceProcess
 
 
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @contextmanager
 def gateway(broker: Broker, prefix: str, tmp_path: Path, env: dict[str, str]) -> Iterator[Gateway]:
     ui = tmp_path / "ui"
@@ -41,7 +43,7 @@ def gateway(broker: Broker, prefix: str, tmp_path: Path, env: dict[str, str]) ->
     args = ["api", "--port", str(port), "--host", "127.0.0.1"]
     with running(args, broker, prefix, tmp_path, {"PVC_API__UI_DIR": str(ui), **env}) as process:
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready")
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
         yield Gateway(url, process)
 
 

@@ -12,7 +12,16 @@ import httpx
 import pytest
 
 from services.api.limits import MAX_BODY_BYTES
-from tests.helpers import STARTUP_TIMEOUT, Broker, MqttProbe, ServiceProcess, free_port, running, wait_until
+from tests.helpers import (
+    STARTUP_TIMEOUT,
+    Broker,
+    MqttProbe,
+    ServiceProcess,
+    free_port,
+    gateway_ready,
+    running,
+    wait_until,
+)
 
 MODE = "/api/pvcontrol/controller/desired_mode"
 CAR_STATUS = "/api/pvcontrol/controller/wallbox/car_status"
@@ -48,7 +57,7 @@ def gateway(mqtt_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> It
     try:
         with running(args, mqtt_broker, prefix, tmp_path, {"PVC_API__UI_DIR": str(ui)}) as process:
             base = f"http://127.0.0.1:{port}"
-            wait_until(lambda: _ready(base), STARTUP_TIMEOUT, "gateway ready")
+            wait_until(lambda: gateway_ready(base), STARTUP_TIMEOUT, "gateway ready")
             for service, config in SERVICES:
                 probe.publish_json(f"{prefix}/{service}/config", config)
                 probe.publish(f"{prefix}/{service}/status", "online", retain=True)
@@ -66,13 +75,6 @@ def url(gateway: Gateway) -> Iterator[str]:
     """The shared gateway, checked after each test for a traceback in its log."""
     yield gateway.url
     assert "Traceback" not in gateway.process.log()
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _ok(url: str, body: bytes) -> bool:

@@ -25,7 +25,16 @@ from pvcontrol.topics import Topics
 from services.api.history import FILE_NAME
 from services.api.service import ApiService
 from services.history.store import HistoryStore, PowerSample
-from tests.helpers import STARTUP_TIMEOUT, Broker, MqttProbe, ServiceProcess, free_port, running, wait_until
+from tests.helpers import (
+    STARTUP_TIMEOUT,
+    Broker,
+    MqttProbe,
+    ServiceProcess,
+    free_port,
+    gateway_ready,
+    running,
+    wait_until,
+)
 
 API = "/api/pvcontrol"
 DAY = 86400
@@ -49,15 +58,8 @@ def gateway_process(
     env = {"PVC_HISTORY__DATA_DIR": str(data_dir), "PVC_API__UI_DIR": str(data_dir), **(env or {})}
     with running(args, broker, prefix, data_dir, env) as process:
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready")
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
         yield url, process
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def meter(probe: MqttProbe, *, pv: float, grid: float, ts: float | None = None, battery: float = 0.0) -> None:

@@ -21,7 +21,16 @@ import httpx
 import pytest
 
 from services.api.liveness import LivenessTracker
-from tests.helpers import STARTUP_TIMEOUT, Broker, MqttProbe, accepts, free_port, running, wait_until
+from tests.helpers import (
+    STARTUP_TIMEOUT,
+    Broker,
+    MqttProbe,
+    accepts,
+    free_port,
+    gateway_ready,
+    running,
+    wait_until,
+)
 
 DESIRED_MODE = "/api/pvcontrol/controller/desired_mode"
 
@@ -129,13 +138,6 @@ def persistent_mosquitto(port: int, workdir: Path) -> Iterator[subprocess.Popen[
             proc.wait(10)
 
 
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def _put_mode(url: str, mode: str = "PV_ONLY") -> httpx.Response:
     return httpx.put(f"{url}{DESIRED_MODE}", json=mode, timeout=5)
 
@@ -165,7 +167,7 @@ def test_put_while_broker_is_down_is_503_with_reason(tmp_path: Path, prefix: str
         url = f"http://127.0.0.1:{api_port}"
         args = ["api", "--port", str(api_port), "--host", "127.0.0.1"]
         with running(args, broker, prefix, tmp_path):
-            wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready")
+            wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
             probe = MqttProbe(broker, prefix)
             probe.start()
             probe.publish_json(f"{prefix}/controller/config", {"type": "Controller", "cycle_time": 30})
@@ -195,7 +197,7 @@ def test_controller_killed_while_broker_down_is_not_online_after_reconnect(
         running(api_args, broker, prefix, tmp_path),
         running(["controller"], broker, prefix, tmp_path, controller_env) as controller,
     ):
-        wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready")
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
         wait_until(lambda: _put_mode(url).status_code == 204, what="controller online")
         saved_after = time.time()
         database = tmp_path / "mosquitto.db"
@@ -214,7 +216,7 @@ def test_controller_killed_while_broker_down_is_not_online_after_reconnect(
             try:
                 # The broker restored the dead controller's retained `online` ...
                 assert probe.wait_for(f"{prefix}/controller/status").payload == b"online"
-                wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway reconnected")
+                wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway reconnected")
                 # ... but the gateway does not believe it: no state comes any more.
                 response = _wait_for_503(url)
                 assert "controller" in response.json()["detail"]

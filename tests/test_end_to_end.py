@@ -9,7 +9,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import STARTUP_TIMEOUT, Broker, MqttProbe, ServiceProcess, free_port, running, wait_until
+from tests.helpers import (
+    STARTUP_TIMEOUT,
+    Broker,
+    MqttProbe,
+    ServiceProcess,
+    free_port,
+    gateway_ready,
+    running,
+    wait_until,
+)
 
 # A quick sun (one |sin| bump per 20 s: the simulated meter's time scale), no home battery to hide the
 # surplus, fast cycles: charging is possible for 15 s of each bump, 30 cycles; a missed bump waits 20 s.
@@ -28,20 +37,13 @@ FAST_SYSTEM = {
 }
 
 
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.fixture
 def system(mqtt_broker: Broker, prefix: str, tmp_path: Path) -> Iterator[tuple[str, ServiceProcess]]:
     port = free_port()
     args = ["all", "--port", str(port), "--host", "127.0.0.1", "--relay", "DisabledPhaseRelay"]
     with running(args, mqtt_broker, prefix, tmp_path, {**FAST_SYSTEM, "PVC_WALLBOX__PHASES": "1"}) as p:
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready")
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
         yield url, p
 
 
@@ -94,7 +96,7 @@ def test_all_starts_an_embedded_broker_when_none_answers(tmp_path: Path) -> None
         ["all", "--port", str(http_port), "--host", "127.0.0.1"], broker, "pvcontrol", tmp_path
     ) as p:
         url = f"http://127.0.0.1:{http_port}"
-        wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready on the embedded broker")
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready on the embedded broker")
         assert "started an embedded broker" in p.log()
         with socket.create_connection(("127.0.0.1", mqtt_port), timeout=2):
             pass

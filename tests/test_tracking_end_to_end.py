@@ -8,7 +8,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import STARTUP_TIMEOUT, Broker, MqttProbe, ServiceProcess, free_port, running, wait_until
+from tests.helpers import (
+    STARTUP_TIMEOUT,
+    Broker,
+    MqttProbe,
+    ServiceProcess,
+    free_port,
+    gateway_ready,
+    running,
+    wait_until,
+)
 
 # A quick sun (one |sin| bump of 7 kW per 40 s: 3 phases have their 4.2 kW for half of each bump), no
 # home battery, the phase relay on, and the tracking strategy's timers shrunk to the sun's pace.
@@ -33,20 +42,13 @@ FAST_TRACKING = {
 }
 
 
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.fixture
 def system(mqtt_broker: Broker, prefix: str, tmp_path: Path) -> Iterator[tuple[str, ServiceProcess]]:
     port = free_port()
     args = ["all", "--port", str(port), "--host", "127.0.0.1"]
     with running(args, mqtt_broker, prefix, tmp_path, FAST_TRACKING) as p:
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _ready(url), STARTUP_TIMEOUT, "gateway ready")
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
         yield url, p
 
 

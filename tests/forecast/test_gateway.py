@@ -15,7 +15,7 @@ import pytest
 
 from pvcontrol.topics import Topics
 from services.api.discovery import documents, node_id
-from tests.helpers import Broker, MqttProbe, free_port, running, wait_until
+from tests.helpers import Broker, MqttProbe, free_port, gateway_ready, running, wait_until
 
 FORECAST: dict[str, Any] = {
     "ts": 1781000000.0,
@@ -32,19 +32,12 @@ FORECAST: dict[str, Any] = {
 }
 
 
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.fixture
 def api(mqtt_broker: Broker, prefix: str, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     with running(["api", "--port", str(port), "--host", "127.0.0.1"], mqtt_broker, prefix, tmp_path):
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _ready(url), 20, "gateway ready")
+        wait_until(lambda: gateway_ready(url), 20, "gateway ready")
         yield url
 
 
