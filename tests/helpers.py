@@ -235,6 +235,21 @@ def running(
             service.proc.wait(10)
 
 
+def retained_discovery_documents(broker: Broker) -> dict[str, bytes]:
+    """Every non-empty retained message under homeassistant/ the broker holds now (a fresh subscriber's
+    view): the Home Assistant discovery documents of every installation."""
+    probe = MqttProbe(broker, f"pvctest-{uuid.uuid4().hex[:10]}")
+    probe.start(extra_topics=("homeassistant/#",))
+    try:
+        # Retained messages come right after the subscription, so once our own marker is back, all are in.
+        marker = f"homeassistant/pvctest/{uuid.uuid4().hex}"
+        probe.publish(marker, "marker")
+        probe.wait_for(marker)
+        return {m.topic: m.payload for m in probe.messages if m.retain and m.payload}
+    finally:
+        probe.stop()
+
+
 def gateway_ready(url: str) -> bool:
     """The gateway at `url` answers its readiness probe."""
     try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,27 +17,13 @@ from pvcontrol.settings import ApiSettings
 from pvcontrol.topics import Topics
 from services.api.discovery import Naming, _documents, all_topics, documents, legacy_topics
 from services.api.service import ApiService
-from tests.helpers import Broker, MqttProbe, wait_until
-
-
-def raw_retained(broker: Broker) -> dict[str, bytes]:
-    """Every retained message under homeassistant/ the broker holds now (a fresh subscriber's view)."""
-    probe = MqttProbe(broker, f"pvctest-{uuid.uuid4().hex[:10]}")
-    probe.start(extra_topics=("homeassistant/#",))
-    try:
-        # Retained messages come right after the subscription, so once our own marker is back, all are in.
-        marker = f"homeassistant/pvctest/{uuid.uuid4().hex}"
-        probe.publish(marker, "marker")
-        probe.wait_for(marker)
-        return {m.topic: m.payload for m in probe.messages if m.retain and m.payload}
-    finally:
-        probe.stop()
+from tests.helpers import Broker, MqttProbe, retained_discovery_documents, wait_until
 
 
 def retained(broker: Broker) -> dict[str, dict[str, Any]]:
     """The retained JSON objects among them (discovery documents)."""
     documents = {}
-    for topic, payload in raw_retained(broker).items():
+    for topic, payload in retained_discovery_documents(broker).items():
         try:
             document = json.loads(payload)
         except ValueError:
@@ -201,7 +186,7 @@ def test_a_document_of_another_shape_on_a_shared_topic_is_not_taken_for_ours(
     try:
         for topic, payload in zip(topics, foreign, strict=True):
             ha.publish(topic, payload, retain=True)
-        wait_until(lambda: set(topics) <= set(raw_retained(mqtt_broker)), what="retained")
+        wait_until(lambda: set(topics) <= set(retained_discovery_documents(mqtt_broker)), what="retained")
 
         async def scenario() -> None:
             async with gateway(mqtt_broker, home):
@@ -209,7 +194,7 @@ def test_a_document_of_another_shape_on_a_shared_topic_is_not_taken_for_ours(
             await ha_cleanup.clear(BrokerAddress.parse(mqtt_broker.url), Topics(home))
 
         run(scenario)
-        now = raw_retained(mqtt_broker)
+        now = retained_discovery_documents(mqtt_broker)
         assert {topic: now.get(topic, b"").decode() for topic in topics} == dict(
             zip(topics, foreign, strict=True)
         )

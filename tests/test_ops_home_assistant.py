@@ -9,13 +9,12 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
 from pvcontrol.topics import Topics
 from services.api.discovery import all_topics
-from tests.helpers import Broker, MqttProbe, running
+from tests.helpers import Broker, MqttProbe, retained_discovery_documents, running
 
 ENERGY = {
     "energy_home": ("meter", "energy_consumption"),
@@ -37,22 +36,11 @@ def discovery_topic(prefix: str, object_id: str) -> str:
 
 def retained_discovery(broker: Broker, prefix: str) -> list[str]:
     """The prefix's discovery topics the broker holds retained now (a fresh subscriber's view)."""
-    probe = MqttProbe(broker, f"pvctest-{uuid.uuid4().hex[:10]}")
-    probe.start(extra_topics=("homeassistant/#",))
-    try:
-        # Retained messages come right after the subscription, so once our own marker is back, all are in.
-        marker = f"homeassistant/pvctest/{uuid.uuid4().hex}"
-        probe.publish(marker, "marker")
-        probe.wait_for(marker)
-        return sorted(
-            m.topic
-            for m in probe.messages
-            if m.retain
-            and m.payload
-            and re.fullmatch(rf"homeassistant/\w+/{re.escape(prefix)}/pvcontrol_\w+/config", m.topic)
-        )
-    finally:
-        probe.stop()
+    return sorted(
+        topic
+        for topic in retained_discovery_documents(broker)
+        if re.fullmatch(rf"homeassistant/\w+/{re.escape(prefix)}/pvcontrol_\w+/config", topic)
+    )
 
 
 def cleanup(broker_url: str, prefix: str = "pvcontrol") -> subprocess.CompletedProcess[str]:
