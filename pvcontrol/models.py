@@ -145,6 +145,42 @@ class ForecastData(StateDocument):
         return total
 
 
+class TariffPeriod(BaseModel):
+    """Prices per kWh for one period as the user pays them (market price + markup, with VAT)."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    start: float  # epoch s
+    end: float
+    grid_price: float  # currency per kWh bought; may be negative on a dynamic tariff
+    feed_in: float = 0.0  # currency per kWh sold
+
+
+class TariffData(StateDocument):
+    """`P/tariff/state`: prices from the current period to the last known one."""
+
+    source: str = ""
+    currency: str = "EUR"
+    periods: list[TariffPeriod] = []
+
+    def period_at(self, when: float) -> TariffPeriod | None:
+        """The period holding `when`, None when no price is known for it."""
+        for period in self.periods:
+            if period.start <= when < period.end:
+                return period
+        return None
+
+
+class PlanSlot(BaseModel):
+    """A period in which a departure plan charges from the grid."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    start: float  # epoch s
+    end: float
+    grid_price: float | None = None  # None: no tariff known
+
+
 class SessionTotals(BaseModel):
     """All charging sessions in the gateway's history file (stored every 30 s while one is open)."""
 
@@ -177,6 +213,8 @@ class PlanState(BaseModel):
     grid_start: float | None = None  # Unix s: full power from then on if the sun has not done it
     projected_finish: float | None = None  # Unix s
     achievable: bool = True
+    slots: list[PlanSlot] = []  # the periods it will charge from the grid, cheapest first chosen
+    cost_estimate: float | None = None  # currency: the grid energy it still buys at the slots' prices
 
 
 class HomeBatteryState(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ServiceName = Literal["meter", "wallbox", "car", "relay", "controller", "forecast", "api"]
+ServiceName = Literal["meter", "wallbox", "car", "relay", "controller", "forecast", "tariff", "api"]
 
 
 @dataclass(frozen=True)
