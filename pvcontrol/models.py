@@ -247,6 +247,8 @@ class ControllerData(StateDocument):
     min_soc: int | None = Field(default=None, ge=1, le=100)
     limit_soc: int | None = Field(default=None, ge=1, le=99)
     plan: PlanState | None = None
+    # per kWh in the tariff's currency: PV modes also charge from the grid while the price is at or below
+    price_limit: float | None = Field(default=None, ge=-10, le=10)
     soc: float | None = Field(default=None, ge=0, le=100)  # what the goals go by
     soc_source: str | None = None  # "car", "car (estimated)" or "session energy"
     home_battery: HomeBatteryState | None = None  # None: no forecast or battery to plan with
