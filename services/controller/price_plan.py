@@ -2,13 +2,15 @@
 periods before the deadline (docs/CONTROL.md "Plans and prices"). Pure.
 
 The energy still needed minus the sun the forecast promises before the deadline (none without a
-forecast) is the grid energy. At full power it takes some time; with PLAN_MARGIN (at least MIN_MARGIN)
-more, that is the charging time to reserve. The cheapest periods before the deadline that add up to it
-are the slots; the car charges from the grid while now is in one of them. Ties go to the later period,
-except that the period in which the plan is already charging wins a tie (a stop and a restart would buy
-nothing cheaper). Time without a known price is taken last, latest first. Re-planned every cycle, so new
-prices, a new forecast or a slower car move the slots; when only charging from now on can still finish
-on time, every remaining period is a slot, the current one included.
+forecast) is the grid energy; at full power it takes some time. As in the plan without prices, the last
+PLAN_MARGIN of that time before the deadline is kept free (the car may slow down near the end): the
+cheapest whole periods before that which add up to the time are the slots, and the car charges from the
+grid while now is in one of them. The latest-start window is one such choice, so the slots never cost
+more. Ties go to the later period, except that the period in which the plan is already charging wins a
+tie (a stop and a restart would buy nothing cheaper). Time without a known price is taken last, in
+quarter hours, latest first. Re-planned every cycle, so new prices, a new forecast or a slower car move
+the slots; once the time left is no more than the time needed with its margin, every remaining period is
+a slot (full power from now on, as the plan without prices does past its latest start).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pvcontrol.models import ForecastData, PlanSlot, TariffData
 from pvcontrol.plausibility import MAX_FUTURE_SKEW
 
 PLAN_MARGIN = 0.1  # as the latest-start plan: 10 % more time than full power needs
-MIN_MARGIN = 900.0  # s: at least this much more (near the end 10 % is only minutes; the car slows down)
+UNKNOWN_PIECE = 900.0  # s: time without a price is taken in pieces this long, latest first
 TARIFF_MAX_AGE = 7200.0  # s: an older `P/tariff/state` counts as no prices (its service publishes often)
 HOUSE_AVERAGE_TIME = 3600.0  # s: time constant of the house consumption the sun estimate subtracts
 
@@ -88,21 +90,27 @@ def usable_tariff(tariff: TariffData | None, now: float) -> TariffData | None:
 
 
 def windows(tariff: TariffData, now: float, deadline: float) -> list[Window]:
-    """[now, deadline) cut into the tariff's periods, gaps as windows of unknown price; a period that
-    overlaps an earlier one is cut to start after it."""
+    """[now, deadline) cut into the tariff's periods, gaps as quarter hours of unknown price (counted back
+    from the gap's end); a period that overlaps an earlier one is cut to start after it."""
     result: list[Window] = []
     at = now
     for period in sorted(tariff.periods, key=lambda p: p.start):
         start, end = max(period.start, at), min(period.end, deadline)
         if end <= start:
             continue
-        if start > at:
-            result.append(Window(at, start, None))
+        result.extend(_unknown(at, start))
         result.append(Window(start, end, period.grid_price))
         at = end
-    if at < deadline:
-        result.append(Window(at, deadline, None))
+    result.extend(_unknown(at, deadline))
     return result
+
+
+def _unknown(start: float, end: float) -> list[Window]:
+    pieces = []
+    while end > start:
+        pieces.append(Window(max(start, end - UNKNOWN_PIECE), end, None))
+        end -= UNKNOWN_PIECE
+    return pieces[::-1]
 
 
 def plan_purchase(
@@ -114,7 +122,8 @@ def plan_purchase(
     if grid_wh <= 0:
         return Purchase((), 0.0, round(sun, 1), 0.0, False, None, True)
     full_power_s = grid_wh / full_power_w * 3600
-    reserve_s = max(full_power_s * (1 + PLAN_MARGIN), full_power_s + MIN_MARGIN)
+    late = deadline - now <= full_power_s * (1 + PLAN_MARGIN)
+    cutoff = deadline if late else deadline - full_power_s * PLAN_MARGIN
 
     def rank(window: Window) -> tuple[bool, float, bool, float]:
         continuing = charging and window.start <= now
@@ -122,8 +131,8 @@ def plan_purchase(
 
     chosen: list[Window] = []
     covered = 0.0
-    for window in sorted(windows(market.tariff, now, deadline), key=rank):
-        if covered >= reserve_s:
+    for window in sorted(windows(market.tariff, now, cutoff), key=rank):
+        if covered >= full_power_s and not late:
             break
         chosen.append(window)
         covered += window.seconds
