@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from services.api.limits import RequestLimits
 from services.api.picture import Picture
 from services.api.static import ui_router
 from services.controller.goals import plan_document, plan_from_document
+from services.controller.price_limit import check_price_limit, price_limit_text
 
 # service, command name, payload -> whether it was handed to the broker
 Publish = Callable[[ServiceName, str, str], Awaitable[bool]]
@@ -154,6 +156,23 @@ def api_router(gw: Gateway) -> APIRouter:
         except CommandError as e:
             raise HTTPException(status_code=422, detail=str(e)) from e
         return await command("plan", json.dumps(plan_document(parsed)))
+
+    @router.put(
+        "/controller/price_limit",
+        status_code=204,
+        summary="PV modes also charge from the grid at or below this price per kWh; null = off",
+        dependencies=write,
+    )
+    async def price_limit(limit: Annotated[Any, Body()] = None) -> Response:
+        if limit is None:
+            return await command("price_limit", "")
+        if isinstance(limit, bool) or not isinstance(limit, int | float) or not math.isfinite(limit):
+            raise HTTPException(status_code=422, detail="expected a number per kWh such as 0.15, or null")
+        try:
+            text = price_limit_text(check_price_limit(price_limit_text(limit)))
+        except CommandError as e:
+            raise HTTPException(status_code=422, detail=str(e)) from e
+        return await command("price_limit", text)
 
     @router.put(
         "/controller/wallbox/car_status",

@@ -83,6 +83,13 @@ PLAN_FINISH = (
     "{{ as_datetime(value_json.plan.projected_finish).isoformat() "
     "if value_json.plan and value_json.plan.projected_finish else none }}"
 )
+# The price limit (per kWh, in the tariff's currency) as a number: its minimum, -1, stands for off (a
+# number entity cannot send the empty payload that clears it).
+PRICE_LIMIT_OFF = -1
+PRICE_LIMIT_VALUE = (
+    f"{{{{ value_json.price_limit if value_json.price_limit is not none else {PRICE_LIMIT_OFF} }}}}"
+)
+PRICE_LIMIT_COMMAND = f"{{{{ 'off' if value <= {PRICE_LIMIT_OFF} else value }}}}"
 PLAN_ACHIEVABLE = "{{ {'achievable': value_json.plan.achievable if value_json.plan else none} | tojson }}"
 
 
@@ -190,11 +197,29 @@ def _goal_number(names: Naming, object_id: str, name: str, field: str, unset: in
     }
 
 
+def _price_limit(names: Naming) -> dict[str, Any]:
+    return {
+        "name": "Grid price limit per kWh (-1 = off)",
+        "unique_id": names.unique_id("price_limit"),
+        "state_topic": names.topics.state("controller"),
+        "value_template": PRICE_LIMIT_VALUE,
+        "command_topic": names.topics.command("controller", "price_limit"),
+        "command_template": PRICE_LIMIT_COMMAND,
+        "min": PRICE_LIMIT_OFF,
+        "max": 2,
+        "step": 0.01,
+        "mode": "box",
+        "device": names.device,
+        **_availability(names, "controller"),
+    }
+
+
 def _goals(names: Naming) -> Iterator[tuple[str, dict[str, Any]]]:
     """Minimum and limit as numbers; the plan as JSON text (empty clears it) and its projected finish."""
     topics = names.topics
     for object_id, name, field, unset in GOAL_NUMBERS:
         yield names.topic("number", object_id), _goal_number(names, object_id, name, field, unset)
+    yield names.topic("number", "price_limit"), _price_limit(names)
     yield (
         names.topic("text", "plan"),
         {
