@@ -20,6 +20,7 @@ from pvcontrol.models import (
     ForecastData,
     MeterData,
     Priority,
+    TariffData,
     WallboxData,
     WbError,
 )
@@ -43,6 +44,7 @@ STRATEGIES: dict[str, tuple[Strategy, Callable[[ControllerSettings], LawState]]]
 STRATEGY_SETTING = {"original": "original", "tracking": "tracking", "home_battery_first": "tracking"}
 PRIORITY = {"home_battery_first": Priority.HOME_BATTERY}
 ForecastFeed = Callable[[int], ForecastData | None]  # step index -> P/forecast/state at that step
+TariffFeed = Callable[[int], TariffData | None]  # step index -> P/tariff/state at that step
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ class RunOptions:
     goals: GoalState | None = None
     car_soc: float = 50.0
     forecast: ForecastFeed | None = None  # None: the law gets no forecast
+    tariff: TariffFeed | None = None  # None: no prices (bench/departure_plan.py)
 
 
 BASELINE = RunOptions()
@@ -237,7 +240,8 @@ def run_day(
                 charged_energy=wallbox.charged_wh,
             )
             forecast = options.forecast(k) if options.forecast is not None else None
-            inputs = LawInputs(meter, reading, True, now, forecast)
+            tariff = options.tariff(k) if options.tariff is not None else None
+            inputs = LawInputs(meter, reading, True, now, forecast, tariff)
             if goals is None:
                 result = control(state, settings, inputs)
             else:

@@ -13,6 +13,7 @@ from pvcontrol.commands import CommandError
 from pvcontrol.models import ForecastData, ForecastPeriod, TariffData, TariffPeriod
 from services.controller.price_limit import parse_price_limit, price_limit_text
 from services.controller.price_plan import (
+    HYSTERESIS,
     PLAN_MARGIN,
     TARIFF_MAX_AGE,
     Market,
@@ -236,3 +237,18 @@ def test_price_limit_commands(payload: bytes, value: float | None) -> None:
 def test_bad_price_limits_are_rejected(payload: bytes) -> None:
     with pytest.raises(CommandError):
         parse_price_limit(payload)
+
+
+@pytest.mark.parametrize(
+    ("charging", "charge_now"),
+    [pytest.param(False, False, id="waiting-sun-is-enough"), pytest.param(True, True, id="running-buys-on")],
+)
+def test_with_a_forecast_a_running_charge_buys_a_little_beyond_the_need(
+    charging: bool, charge_now: bool
+) -> None:
+    # the sun is forecast to bring 200 Wh more than needed: a waiting plan buys nothing, a running one
+    # goes on (HYSTERESIS of full power) instead of stopping now and starting again at the next dip
+    market = Market(tariff([0.3] * 6), forecast=sun([0, 0, 0, 0, 0, 10_000 / 0.9]), house_w=0)
+    purchase = plan_purchase(market, NOW, NOW + 6 * HOUR, 10_000 - 200, POWER, charging)
+    assert purchase.charge_now == charge_now
+    assert HYSTERESIS / HOUR * POWER > 200
