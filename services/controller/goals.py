@@ -253,10 +253,11 @@ def priced(
     purchase = plan_purchase(
         market, now.timestamp(), deadline, projection.energy_needed_wh, model.full_power_w, charging
     )
-    first = purchase.slots[0].start if purchase.slots else deadline
+    if not purchase.slots:  # nothing to buy: the sun is to do it; if it does not, the latest start's
+        return replace(projection, achievable=purchase.achievable, purchase=purchase, slots=())
     return replace(
         projection,
-        grid_start=datetime.fromtimestamp(first, UTC),
+        grid_start=datetime.fromtimestamp(purchase.slots[0].start, UTC),
         projected_finish=datetime.fromtimestamp(purchase.finish, UTC) if purchase.finish else None,
         achievable=purchase.achievable,
         slots=purchase.slots,
