@@ -241,14 +241,24 @@ def test_bad_price_limits_are_rejected(payload: bytes) -> None:
 
 @pytest.mark.parametrize(
     ("charging", "charge_now"),
-    [pytest.param(False, False, id="waiting-sun-is-enough"), pytest.param(True, True, id="running-buys-on")],
+    [
+        pytest.param(False, False, id="waiting-small-need-waits"),
+        pytest.param(True, True, id="running-goes-on"),
+    ],
 )
-def test_with_a_forecast_a_running_charge_buys_a_little_beyond_the_need(
-    charging: bool, charge_now: bool
-) -> None:
-    # the sun is forecast to bring 200 Wh more than needed: a waiting plan buys nothing, a running one
-    # goes on (HYSTERESIS of full power) instead of stopping now and starting again at the next dip
-    market = Market(tariff([0.3] * 6), forecast=sun([0, 0, 0, 0, 0, 10_000 / 0.9]), house_w=0)
-    purchase = plan_purchase(market, NOW, NOW + 6 * HOUR, 10_000 - 200, POWER, charging)
-    assert purchase.charge_now == charge_now
+def test_with_a_forecast_a_small_need_does_not_start_a_charge(charging: bool, charge_now: bool) -> None:
+    # the sun is forecast to bring all but 200 Wh: a waiting plan leaves the current (cheapest) hour
+    # alone until the need is HYSTERESIS of full power, a running one goes on until the need is met
+    market = Market(tariff([0.1, 0.3, 0.3, 0.3, 0.3, 0.3]), forecast=sun([0, 0, 0, 0, 0, 10_000 / 0.9]))
+    purchase = plan_purchase(market, NOW, NOW + 6 * HOUR, 10_000 + 200, POWER, charging)
     assert HYSTERESIS / HOUR * POWER > 200
+    assert purchase.grid_wh == pytest.approx(200)
+    assert purchase.charge_now == charge_now
+    assert (hours_of(purchase.slots) == [0]) == charging
+    assert purchase.slots  # a waiting plan still plans to buy it, later
+
+
+def test_with_a_forecast_a_running_charge_stops_when_the_need_is_met() -> None:
+    market = Market(tariff([0.1] * 6), forecast=sun([0, 0, 0, 0, 0, 10_000 / 0.9]))
+    purchase = plan_purchase(market, NOW, NOW + 6 * HOUR, 10_000 - 50, POWER, True)
+    assert (purchase.charge_now, purchase.slots, purchase.grid_wh) == (False, (), 0)

@@ -12,9 +12,11 @@ quarter hours, latest first. Re-planned every cycle, so new prices, a new foreca
 the slots; once the time left is no more than the time needed with its margin, every remaining period is
 a slot (full power from now on, as the plan without prices does past its latest start).
 
-With a forecast the need grows while the car waits (sunny time passes, the house's average moves), so a
-charge that has begun buys HYSTERESIS more of full power before it stops: otherwise it would stop and
-start again every few seconds at the margin. Without a forecast the need only shrinks: no hysteresis.
+With a forecast the need grows while the car waits (sunny time passes, the house's average moves): a
+waiting plan buys in the current period only once the need is HYSTERESIS of full power (or it is
+late), else it would stop and start again every few seconds at the margin. A running charge stops when
+the need is met, so nothing is bought beyond it. Without a forecast the need only shrinks: no
+hysteresis.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pvcontrol.plausibility import MAX_FUTURE_SKEW
 
 PLAN_MARGIN = 0.1  # as the latest-start plan: 10 % more time than full power needs
 UNKNOWN_PIECE = 900.0  # s: time without a price is taken in pieces this long, latest first
-HYSTERESIS = 600.0  # s of full power a running charge buys beyond the need (with a forecast only)
+HYSTERESIS = 600.0  # s of full power a waiting plan lets the need grow to before it buys (forecast only)
 TARIFF_MAX_AGE = 7200.0  # s: an older `P/tariff/state` counts as no prices (its service publishes often)
 HOUSE_AVERAGE_TIME = 3600.0  # s: time constant of the house consumption the sun estimate subtracts
 
@@ -125,13 +127,14 @@ def plan_purchase(
     sun_wh = market.sun_wh(now, deadline, full_power_w)
     grid_wh = needed_wh - sun_wh  # < 0: the sun is forecast to bring more than needed
     sun = min(sun_wh, needed_wh)
-    hysteresis = HYSTERESIS if charging and market.forecast is not None else 0.0
-    if grid_wh + hysteresis / 3600 * full_power_w <= 0:
+    if grid_wh <= 0:
         return Purchase((), 0.0, round(sun, 1), 0.0, False, None, True)
-    grid_wh = max(grid_wh, 0.0)
     full_power_s = grid_wh / full_power_w * 3600
     late = deadline - now <= full_power_s * (1 + PLAN_MARGIN)
     cutoff = deadline if late else deadline - full_power_s * PLAN_MARGIN
+    candidates = windows(market.tariff, now, cutoff)
+    if not charging and not late and market.forecast is not None and full_power_s < HYSTERESIS:
+        candidates = candidates[1:]  # a small need waits: not the current period
 
     def rank(window: Window) -> tuple[bool, float, bool, float]:
         continuing = charging and window.start <= now
@@ -139,8 +142,8 @@ def plan_purchase(
 
     chosen: list[Window] = []
     covered = 0.0
-    for window in sorted(windows(market.tariff, now, cutoff), key=rank):
-        if covered >= full_power_s + hysteresis and not late:
+    for window in sorted(candidates, key=rank):
+        if covered >= full_power_s and not late:
             break
         chosen.append(window)
         covered += window.seconds
