@@ -15,8 +15,9 @@ a slot (full power from now on, as the plan without prices does past its latest 
 With a forecast the need grows while the car waits (sunny time passes, the house's average moves): a
 waiting plan buys in the current period only once the need is HYSTERESIS of full power (or it is
 late), else it would stop and start again every few seconds at the margin. A running charge stops when
-the need is met, so nothing is bought beyond it. Without a forecast the need only shrinks: no
-hysteresis.
+the need is met, so nothing is bought beyond it. So that what waits and what the sun fails to bring can
+still be bought, HYSTERESIS more before the deadline is kept free. Without a forecast the need only
+shrinks: no hysteresis.
 """
 
 from __future__ import annotations
@@ -130,8 +131,9 @@ def plan_purchase(
     if grid_wh <= 0:
         return Purchase((), 0.0, round(sun, 1), 0.0, False, None, True)
     full_power_s = grid_wh / full_power_w * 3600
-    late = deadline - now <= full_power_s * (1 + PLAN_MARGIN)
-    cutoff = deadline if late else deadline - full_power_s * PLAN_MARGIN
+    kept_free = full_power_s * PLAN_MARGIN + (HYSTERESIS if market.forecast is not None else 0.0)
+    late = deadline - now <= full_power_s + kept_free
+    cutoff = deadline if late else deadline - kept_free
     candidates = windows(market.tariff, now, cutoff)
     if not charging and not late and market.forecast is not None and full_power_s < HYSTERESIS:
         candidates = candidates[1:]  # a small need waits: not the current period
