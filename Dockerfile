@@ -26,6 +26,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY pvcontrol/ pvcontrol/
 COPY services/ services/
+COPY pvcontrol_app/ pvcontrol_app/
 RUN pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels .
 
 # --- the runtime image -----------------------------------------------------------------------------

@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.day import SKIES, STEP, build_day, clear_sky_pv
 from bench.plant import HOURS, START, RunOptions, run_day
 from pvcontrol.models import ChargeMode
-from pvcontrol.settings import ControllerSettings
 from services.controller.goal_control import GoalState
 from services.controller.goals import Goals, Plan
+from services.controller.settings import ControllerSettings
 
 SOC_AT_PLUG_IN = 30.0
 PLAN = Plan(80, clock_time(17, 0))

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.cli import build
-from pvcontrol.settings import load_settings
 from pvcontrol.topics import Topics
+from pvcontrol_app.cli import build
+from pvcontrol_app.settings import load_settings
 from services.api.history import FILE_NAME
 from services.api.service import ApiService
 from services.history.store import HistoryStore, PowerSample

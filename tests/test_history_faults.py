@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from pvcontrol.models import CarStatus, MeterData, WallboxData
-from pvcontrol.settings import HistorySettings
 from services.api.history import FILE_NAME, History, HistoryUnavailable
+from services.api.settings import HistorySettings
 from services.history.sessions import Session
 from services.history.store import HistoryStore
 from tests.file_faults import locked, read_only

@@ -23,7 +23,7 @@ from prometheus_client import Counter
 
 from pvcontrol.models import CarData, MeterData, SessionTotals, StateDocument, WallboxData
 from pvcontrol.plausibility import problem
-from pvcontrol.settings import HistorySettings
+from services.api.settings import HistorySettings
 from services.history.counters import counter_problem
 from services.history.resume import resume
 from services.history.samples import MinuteAverages

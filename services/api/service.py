@@ -16,7 +16,7 @@ from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import ApiData, CarData, MeterData, RelayData, WallboxData, now
 from pvcontrol.mqtt import Handler
 from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import ApiSettings, HistorySettings, public_config
+from pvcontrol.settings import public_config
 from pvcontrol.topics import ServiceName, Topics
 from services.api import discovery
 from services.api.app import Gateway, create_app
@@ -25,6 +25,7 @@ from services.api.discovery_upgrade import LegacyDiscovery
 from services.api.events import Broadcaster
 from services.api.history import History
 from services.api.picture import DEVICE_SERVICES, EXTRA_SERVICES, Picture
+from services.api.settings import ApiSettings, HistorySettings
 
 WHOLE_STATE_MIN_INTERVAL = 1.0
 OWN_STATE_INTERVAL = 30.0

@@ -15,9 +15,10 @@ from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import CarData, WallboxData, now
 from pvcontrol.polling import Poller
 from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import CarSettings, public_config
+from pvcontrol.settings import public_config
 from pvcontrol.topics import Topics
 from services.car.device import Car
+from services.car.settings import CarSettings
 from services.car.soc_polling import PollSchedule, SocEstimate
 
 SOC = Gauge("pvcontrol_car_soc_ratio", "Car state of charge (0..1)")

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from pvcontrol.models import CarData, CarStatus, ChargeMode, PlanState
-from pvcontrol.settings import ControllerSettings
 from services.controller.goals import (
     Action,
     CarModel,
@@ -24,6 +23,7 @@ from services.controller.goals import (
     plan_document,
 )
 from services.controller.law import Commands, CycleResult, LawInputs, LawState
+from services.controller.settings import ControllerSettings
 
 Strategy = Callable[[LawState, ControllerSettings, LawInputs], CycleResult]
 

@@ -16,8 +16,8 @@ from pvcontrol.models import (
     WbError,
 )
 from pvcontrol.plausibility import MAX_FUTURE_SKEW
-from pvcontrol.settings import ControllerSettings
 from services.controller.model import Commands, CycleResult, LawInputs, LawState, Step
+from services.controller.settings import ControllerSettings
 
 PV_MODES = frozenset({ChargeMode.PV_ONLY, ChargeMode.PV_ALL})
 PHASE_ERRORS = frozenset({WbError.PHASE, WbError.PHASE_RELAY_ERR})

@@ -31,7 +31,7 @@ from pvcontrol.models import (
 )
 from pvcontrol.readings import TrustedReading
 from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import ControllerSettings, public_config
+from pvcontrol.settings import public_config
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from services.controller import metrics
@@ -39,6 +39,7 @@ from services.controller.battery_plan import FORECAST_MAX_AGE
 from services.controller.goal_control import GoalState, cycle_with_goals, plan_state
 from services.controller.goals import Decision, Goals, parse_plan, parse_soc, plan_from_document
 from services.controller.model import Commands, CycleResult, LawInputs, LawState
+from services.controller.settings import ControllerSettings
 from services.controller.strategies import STRATEGIES
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pvcontrol.models import ChargeMode, MeterData, Priority, WallboxData
-from pvcontrol.settings import ControllerSettings
 from services.controller.battery_plan import (
     home_battery_state,
     learn,
@@ -41,6 +40,7 @@ from services.controller.rules import (
     priority_by_soc,
     stop_on_stale_data,
 )
+from services.controller.settings import ControllerSettings
 from services.controller.tracking_charging import account_loan, start_power, while_charging, while_idle
 from services.controller.tracking_phases import interlock, plan_phases, settle_pending_switch
 from services.controller.tracking_state import (

@@ -6,9 +6,9 @@ import math
 from dataclasses import replace
 
 from pvcontrol.models import ChargeMode, MeterData, WallboxData
-from pvcontrol.settings import ControllerSettings
 from services.controller.model import Commands
 from services.controller.rules import Thresholds, changed_commands
+from services.controller.settings import ControllerSettings
 from services.controller.tracking_phases import PhasePlan
 from services.controller.tracking_state import (
     ABSORBED_START_DELAY,

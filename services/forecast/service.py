@@ -15,7 +15,7 @@ from pvcontrol.device import DeviceError
 from pvcontrol.metrics import ERRORS
 from pvcontrol.models import ForecastData, ForecastPeriod, MeterData
 from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import ForecastSettings, public_config
+from pvcontrol.settings import public_config
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from services.forecast import metrics, periods
@@ -23,6 +23,7 @@ from services.forecast.clearsky import ClearSky
 from services.forecast.clock import midnight, zone
 from services.forecast.device import ForecastSource
 from services.forecast.nowcast import Nowcast
+from services.forecast.settings import ForecastSettings
 from services.forecast.solar import sun_times
 
 CLEAR_SKY = "ClearSky"

@@ -12,10 +12,11 @@ from pvcontrol.models import MeterData, WallboxData
 from pvcontrol.plausibility import SourceCheck
 from pvcontrol.polling import Poller
 from pvcontrol.service import Service
-from pvcontrol.settings import MeterSettings, public_config
+from pvcontrol.settings import public_config
 from pvcontrol.topics import Topics
 from services.meter import metrics
 from services.meter.device import Meter
+from services.meter.settings import MeterSettings
 
 # After this many consecutive failures the last values are no longer trusted (as in the original).
 MAX_ERRORS_KEEPING_DATA = 3

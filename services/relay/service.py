@@ -13,9 +13,10 @@ from pvcontrol.models import RelayData, WallboxData, now
 from pvcontrol.plausibility import MAX_FUTURE_SKEW
 from pvcontrol.readings import TrustedReading
 from pvcontrol.service import Service
-from pvcontrol.settings import RelaySettings, public_config
+from pvcontrol.settings import public_config
 from pvcontrol.topics import Topics
 from services.relay.device import PhaseRelay
+from services.relay.settings import RelaySettings
 
 PHASES = Gauge("pvcontrol_phase_relay_phases", "Phases switched by the relay (0 = disabled)")
 ENERGISED = Gauge("pvcontrol_phase_relay", "1 while the relay is energised")

@@ -14,12 +14,13 @@ from pvcontrol.models import CarStatus, ControllerData, RelayData, WallboxData, 
 from pvcontrol.plausibility import SourceCheck
 from pvcontrol.polling import Poller
 from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import WallboxSettings, public_config
+from pvcontrol.settings import public_config
 from pvcontrol.topics import Topics
 from services.wallbox import metrics
 from services.wallbox.device import CarStatusSettable, Wallbox
 from services.wallbox.failsafe import ControllerWatchdog
 from services.wallbox.native_phases import NativePhaseSwitch
+from services.wallbox.settings import WallboxSettings
 
 STOP_BEFORE_EXIT_TIMEOUT = 10.0  # s for the charger to take the stop when the process fails
 

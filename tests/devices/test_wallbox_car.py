@@ -17,8 +17,8 @@ from prometheus_client import REGISTRY, generate_latest
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarData, CarStatus, WallboxData
-from pvcontrol.settings import load_settings
 from pvcontrol.topics import Topics
+from pvcontrol_app.settings import load_settings
 from services.api.discovery import documents
 from services.car.factory import create_car
 from services.car.service import CarService

@@ -23,9 +23,9 @@ from pvcontrol.device import DeviceError
 from pvcontrol.embedded_broker import EmbeddedBrokerRefused, ensure_broker
 from pvcontrol.metrics import serve_metrics
 from pvcontrol.service import Service
-from pvcontrol.settings import ConfigFileError, Settings, load_settings
 from pvcontrol.supervisor import run_all
 from pvcontrol.topics import Topics
+from pvcontrol_app.settings import ConfigFileError, Settings, load_settings
 from services.car.registry import CARS
 from services.forecast.registry import FORECASTS
 from services.meter.registry import METERS
@@ -233,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_CONFIG
     topics = Topics(settings.mqtt.prefix)
     if args.command == "ha-cleanup":
-        from pvcontrol import ha_cleanup
+        from pvcontrol_app import ha_cleanup
 
         return ha_cleanup.run(broker, topics)
     try:
