@@ -17,7 +17,8 @@ from pvcontrol.service import Service, sleep_or_stop
 from pvcontrol.settings import public_config
 from pvcontrol.topics import Topics
 from services.wallbox import metrics
-from services.wallbox.device import CarStatusSettable, Wallbox
+from services.wallbox.capabilities import PhaseSwitcher, SimulatedCharger
+from services.wallbox.device import Wallbox
 from services.wallbox.failsafe import ControllerWatchdog
 from services.wallbox.native_phases import NativePhaseSwitch
 from services.wallbox.settings import WallboxSettings
@@ -53,6 +54,8 @@ class WallboxService(Service):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(broker, topics)
+        if config.phase_switching == "native" and not isinstance(wallbox, PhaseSwitcher):
+            raise DeviceError(f"a {config.type} cannot switch phases itself (phase_switching native)")
         self.config = config
         self.wallbox = wallbox
         self.plausible = SourceCheck[WallboxData](clock=clock, log=self.log)
@@ -124,7 +127,7 @@ class WallboxService(Service):
         await self._write("reset", self.wallbox.reset())
 
     async def _on_car_status(self, payload: bytes) -> None:
-        if not self.config.car_status_settable or not isinstance(self.wallbox, CarStatusSettable):
+        if not self.config.car_status_settable or not isinstance(self.wallbox, SimulatedCharger):
             raise CommandError(
                 f"car_status cannot be set on a {self.config.type} (car_status_settable false)"
             )
@@ -170,7 +173,8 @@ class WallboxService(Service):
             return
         switched = self.relay is not None and self.relay.enabled and relay.phases != self.relay.phases
         self.relay = relay
-        self.wallbox.on_relay_state(relay)
+        if isinstance(self.wallbox, SimulatedCharger):
+            self.wallbox.on_relay_state(relay)
         if switched:
             if self._reset_task is not None:
                 self._reset_task.cancel()  # one reset after the last switch is enough
