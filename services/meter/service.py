@@ -15,7 +15,7 @@ from pvcontrol.service import Service
 from pvcontrol.settings import public_config
 from pvcontrol.topics import Topics
 from services.meter import metrics
-from services.meter.device import Meter
+from services.meter.device import Meter, NeedsWallboxPower
 from services.meter.settings import MeterSettings
 
 # After this many consecutive failures the last values are no longer trusted (as in the original).
@@ -48,7 +48,9 @@ class MeterService(Service):
         self.meter = meter
         self.plausible = SourceCheck[MeterData](config.plant_power_limit, clock, log=self.log)
         self.poller = MeterPoller("meter", self._read, self._publish, MeterData, self.log)
-        self.link.on(topics.state("wallbox"), self._on_wallbox_state)
+        self.car_power_user = meter if isinstance(meter, NeedsWallboxPower) else None
+        if self.car_power_user is not None:
+            self.link.on(topics.state("wallbox"), self._on_wallbox_state)
 
     def config_document(self) -> dict[str, Any]:
         return public_config(self.config)
@@ -62,8 +64,8 @@ class MeterService(Service):
 
     async def _on_wallbox_state(self, payload: bytes) -> None:
         wallbox = self.parse_state(WallboxData, payload, "wallbox")
-        if wallbox is not None:
-            self.meter.on_wallbox_state(wallbox)
+        if wallbox is not None and self.car_power_user is not None:
+            self.car_power_user.on_wallbox_state(wallbox)
 
     async def main(self, stop: asyncio.Event) -> None:
         try:
