@@ -16,6 +16,7 @@ from typing import Any
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.commands import CommandError, parse_enum
+from pvcontrol.goal_commands import check_soc_order, parse_soc, plan_setting
 from pvcontrol.models import (
     CarData,
     ChargeMode,
@@ -37,7 +38,7 @@ from pvcontrol.topics import Topics
 from services.controller import metrics
 from services.controller.battery_plan import FORECAST_MAX_AGE
 from services.controller.goal_control import GoalState, cycle_with_goals, plan_state
-from services.controller.goals import Decision, Goals, parse_plan, parse_soc, plan_from_document
+from services.controller.goals import Decision, Goals, parse_plan, plan_from_setting
 from services.controller.model import Commands, CycleResult, LawInputs, LawState
 from services.controller.settings import ControllerSettings
 from services.controller.strategies import STRATEGIES
@@ -172,7 +173,8 @@ class ControllerService(Service):
             plan = None
             if previous.plan is not None:
                 with contextlib.suppress(CommandError):
-                    plan = plan_from_document(previous.plan.model_dump(include={"soc", "time", "days"}))
+                    setting = plan_setting(previous.plan.model_dump(include={"soc", "time", "days"}))
+                    plan = plan_from_setting(setting)
             goals = Goals(min_soc=previous.min_soc, limit_soc=previous.limit_soc, plan=plan)
             self.goal_state = replace(self.goal_state, goals=goals)
             self.log.info(
@@ -211,18 +213,20 @@ class ControllerService(Service):
         await self._publish_state()
 
     async def _on_min_soc(self, payload: bytes) -> None:
-        await self._set_goals(min_soc=parse_soc(payload, "min_soc"))
+        soc = parse_soc(payload, "min_soc")
+        check_soc_order(soc, self.goal_state.goals.limit_soc, "min_soc")
+        await self._set_goals(min_soc=soc)
 
     async def _on_limit_soc(self, payload: bytes) -> None:
-        await self._set_goals(limit_soc=parse_soc(payload, "limit_soc"))
+        soc = parse_soc(payload, "limit_soc")
+        check_soc_order(self.goal_state.goals.min_soc, soc, "limit_soc")
+        await self._set_goals(limit_soc=soc)
 
     async def _on_plan(self, payload: bytes) -> None:
         await self._set_goals(plan=parse_plan(payload))
 
     async def _set_goals(self, **changes: Any) -> None:
         goals = replace(self.goal_state.goals, **changes)
-        if goals.min_soc is not None and goals.limit_soc is not None and goals.limit_soc < goals.min_soc:
-            raise CommandError(f"limit_soc {goals.limit_soc} is below min_soc {goals.min_soc}")
         self.goal_state = replace(self.goal_state, goals=goals, plan_charging=False)
         self.log.info("goals %s", " ".join(f"{k}={v}" for k, v in changes.items()))
         await self._publish_state()
