@@ -351,3 +351,14 @@ def test_bad_tariff_settings_are_refused_naming_them(section: dict[str, Any], me
     with pytest.raises(ValidationError) as caught:
         load_settings(None, {"tariff": section})
     assert message in describe(caught.value)
+
+
+@pytest.mark.parametrize("name", TARIFFS.names())
+def test_every_tariff_type_resolves_to_its_config_model_and_adapter(name: str) -> None:
+    from services.tariff.device import TariffSource
+
+    config_class = TARIFFS.config_class(name)
+    assert config_class.model_fields["type"].default == name
+    device = TARIFFS.device(name)
+    adapter = getattr(__import__(device.module, fromlist=["_"]), device.adapter)
+    assert issubclass(adapter, TariffSource)
