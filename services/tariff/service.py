@@ -67,7 +67,8 @@ class TariffService(Service):
             self.errors = 0
             self.known = self._paid(answer)
             self.currency = answer.currency
-            self.next_fetch = now + self._poll_delay(now)
+            # and at the latest when the prices run out: a source that works never leaves them empty
+            self.next_fetch = min(now + self._poll_delay(now), self.known[-1].end)
             self.outage.over()
             metrics.LAST_UPDATE.set(now)
         ERRORS.labels(self.name).set(self.errors)

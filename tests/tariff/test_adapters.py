@@ -3,8 +3,11 @@ arithmetic, the day-ahead poll schedule and the settings: pure, in-process, no s
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +23,7 @@ from services.tariff import awattar, entsoe_xml, octopus, prices, tibber
 from services.tariff.device import Price, Prices
 from services.tariff.registry import TARIFFS
 from services.tariff.service import TariffService
+from services.tariff.settings import TariffBase
 from tests.fakes import entsoe as fake_entsoe
 from tests.fakes.awattar import FakeAwattar
 from tests.fakes.day_ahead import eur_per_mwh
@@ -282,6 +286,11 @@ def test_markup_and_vat_apply_to_market_prices_only() -> None:
     assert prices.from_now(paid, NOON + 2 * HOUR) == []
 
 
+def unconnected(config: TariffBase, clock: Callable[[], float] = time.time) -> TariffService:
+    """The service, never started: its MQTT link has no connection and publishes nothing."""
+    return TariffService(config, TARIFFS.create(config), BrokerAddress("127.0.0.1", 1), Topics("t"), clock)
+
+
 def local(hour: int, minute: int = 0) -> float:
     return datetime(2026, 6, 21, hour, minute, tzinfo=BERLIN).timestamp()
 
@@ -301,12 +310,7 @@ def test_tomorrows_day_ahead_prices_are_polled_for_every_10_minutes_from_13_to_1
     service.known = today + prices.paid(prices_of((local(23) + HOUR, local(23) + 25 * HOUR, 0.1)), 0, 0, 0)
     assert service._poll_delay(local(13)) == 3600  # tomorrow is known
     fixed = settings(poll_interval=3600.0)
-    assert (
-        TariffService(fixed, TARIFFS.create(fixed), BrokerAddress("127.0.0.1", 1), Topics("t"))._poll_delay(
-            local(13)
-        )
-        == 3600
-    )
+    assert unconnected(fixed)._poll_delay(local(13)) == 3600
 
 
 def test_the_environment_names_of_the_acceptance_checks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -362,3 +366,19 @@ def test_every_tariff_type_resolves_to_its_config_model_and_adapter(name: str) -
     device = TARIFFS.device(name)
     adapter = getattr(__import__(device.module, fromlist=["_"]), device.adapter)
     assert issubclass(adapter, TariffSource)
+
+
+def test_a_working_source_is_called_again_when_its_prices_run_out_so_they_never_do() -> None:
+    """23:59:30 in Berlin, tomorrow's prices never published, an hour's poll_interval: the next call is at
+    midnight, where aWATTar's new day begins, not at 00:59:30 after half an hour of Fixed."""
+    clock = Clock(local(23, 59) + 30)
+    with FakeAwattar(clock) as fake:
+        config = settings(type="Awattar", url=fake.url, poll_interval=3600.0, day_ahead_interval=600.0)
+        service = unconnected(config, clock)
+        before = asyncio.run(service.update())
+        assert service.next_fetch == local(23) + HOUR
+        clock.now = local(23) + HOUR + 1
+        after = asyncio.run(service.update())
+    assert before.source == after.source == "Awattar"
+    assert after.periods[0].start == local(23) + HOUR
+    assert len(fake.requests) == 2
