@@ -25,7 +25,8 @@ from services.meter.registry import METERS
 from services.meter.settings import MeterSettings
 from services.relay.registry import RELAYS
 from services.relay.settings import RelaySettings
-from services.tariff.registry import TARIFFS, TariffSettings
+from services.tariff.registry import TARIFFS
+from services.tariff.settings import TariffSettings
 from services.wallbox.registry import WALLBOXES
 from services.wallbox.settings import WallboxSettings
 

@@ -10,9 +10,8 @@ from typing import Any, Literal
 
 from pvcontrol.device import DeviceError
 from pvcontrol.http_client import JsonHttpClient
-from services.tariff.device import Price, Prices, TariffSource
+from services.tariff.device import Price, Prices, TariffBase, TariffSource
 from services.tariff.numbers import number
-from services.tariff.settings import TariffBase
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000

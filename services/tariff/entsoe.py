@@ -18,9 +18,8 @@ import requests
 from pydantic import Field, SecretStr
 
 from pvcontrol.device import DeviceError
-from services.tariff.device import Price, Prices, TariffSource
+from services.tariff.device import Price, Prices, TariffBase, TariffSource
 from services.tariff.entsoe_xml import parse
-from services.tariff.settings import TariffBase
 
 DAY = 86_400.0
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from services.tariff import prices
-from services.tariff.device import Prices, TariffSource
-from services.tariff.settings import TariffBase
+from services.tariff.device import Prices, TariffBase, TariffSource
 
 
 class FixedConfig(TariffBase):

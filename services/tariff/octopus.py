@@ -16,9 +16,8 @@ from pydantic import Field
 
 from pvcontrol.device import DeviceError
 from pvcontrol.http_client import JsonHttpClient
-from services.tariff.device import Price, Prices, TariffSource
+from services.tariff.device import Price, Prices, TariffBase, TariffSource
 from services.tariff.numbers import number
-from services.tariff.settings import TariffBase
 
 DAY = 86_400.0
 PENCE = 100.0

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import PlainValidator, SerializeAsAny
-
 from pvcontrol.registry import DeviceType, Registry
-from services.tariff.settings import TariffBase
+from services.tariff.device import TariffBase
 
 TARIFFS = Registry(
     "tariff",
@@ -58,6 +54,3 @@ TARIFFS = Registry(
         ),
     ],
 )
-
-# The `tariff` settings section: the config model of its `type`, only that type's module imported.
-TariffSettings = Annotated[SerializeAsAny[TariffBase], PlainValidator(TARIFFS.validate)]

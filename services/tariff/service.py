@@ -21,8 +21,7 @@ from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from services.forecast.clock import midnight, zone
 from services.tariff import metrics, prices
-from services.tariff.device import Prices, TariffSource
-from services.tariff.settings import TariffBase
+from services.tariff.device import Prices, TariffBase, TariffSource
 
 FIXED = "Fixed"
 MIN_SLEEP = 0.01  # s; a period boundary is slept past by this much

@@ -15,9 +15,8 @@ from pydantic import SecretStr
 
 from pvcontrol.device import DeviceError
 from pvcontrol.http_client import JsonHttpClient
-from services.tariff.device import Price, Prices, TariffSource
+from services.tariff.device import Price, Prices, TariffBase, TariffSource
 from services.tariff.numbers import number
-from services.tariff.settings import TariffBase
 
 FIELDS = "total energy startsAt currency"
 STEP = {"HOURLY": 3600.0, "QUARTER_HOURLY": 900.0}

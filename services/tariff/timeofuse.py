@@ -16,8 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from pvcontrol.section import Section
 from services.forecast.clock import zone
 from services.tariff import prices
-from services.tariff.device import Price, Prices, TariffSource
-from services.tariff.settings import TariffBase
+from services.tariff.device import Price, Prices, TariffBase, TariffSource
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLOT = 900.0  # s; every zone's offset is a multiple of 15 minutes

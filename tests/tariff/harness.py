@@ -13,9 +13,9 @@ from typing import Any
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import TariffData
 from pvcontrol.topics import Topics
+from services.tariff.device import TariffBase
 from services.tariff.registry import TARIFFS
 from services.tariff.service import TariffService
-from services.tariff.settings import TariffBase
 from tests.helpers import Broker, MqttProbe
 
 # 21 June 2026, 11:00 UTC = 13:00 in Berlin: tomorrow's day-ahead prices are due

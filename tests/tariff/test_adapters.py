@@ -20,10 +20,9 @@ from pvcontrol.settings import load_settings
 from pvcontrol.topics import Topics
 from services.forecast.clock import zone
 from services.tariff import awattar, entsoe_xml, octopus, prices, tibber
-from services.tariff.device import Price, Prices
+from services.tariff.device import Price, Prices, TariffBase
 from services.tariff.registry import TARIFFS
 from services.tariff.service import TariffService
-from services.tariff.settings import TariffBase
 from tests.fakes import entsoe as fake_entsoe
 from tests.fakes.awattar import FakeAwattar
 from tests.fakes.day_ahead import eur_per_mwh
@@ -322,7 +321,7 @@ def test_the_environment_names_of_the_acceptance_checks(monkeypatch: pytest.Monk
     assert (tariff.type, tariff.markup, tariff.vat) == ("Awattar", 0.12, 0.19)
     assert tariff.url == "http://127.0.0.1:8094"  # type: ignore[attr-defined]
     assert tariff.metrics_port == 9107
-    assert load_settings(None, {}).model_copy().tariff.poll_interval == 3600
+    assert tariff.poll_interval == 3600
 
 
 @pytest.mark.parametrize(
