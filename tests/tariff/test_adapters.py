@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
-from pvcontrol.settings import load_settings
 from pvcontrol.topics import Topics
+from pvcontrol_app.settings import load_settings
 from services.forecast.clock import zone
 from services.tariff import awattar, entsoe_xml, octopus, prices, tibber
 from services.tariff.device import Price, Prices, TariffBase
@@ -349,7 +349,7 @@ def test_the_environment_names_of_the_acceptance_checks(monkeypatch: pytest.Monk
     ],
 )
 def test_bad_tariff_settings_are_refused_naming_them(section: dict[str, Any], message: str) -> None:
-    from pvcontrol.cli import describe
+    from pvcontrol_app.cli import describe
 
     with pytest.raises(ValidationError) as caught:
         load_settings(None, {"tariff": section})
