@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -361,13 +360,13 @@ def test_fixed_by_default_with_the_history_prices_and_a_time_of_use_table(
 def test_the_state_is_published_at_each_period_start(
     mqtt_broker: Broker, probe: MqttProbe, prefix: str
 ) -> None:
-    started = time.monotonic()
-
-    def clock() -> float:  # half a second before 14:00, running
-        return NOON + 3600 - 0.5 + (time.monotonic() - started)
-
-    with tariff_service(settings(publish_interval=100.0), mqtt_broker, prefix, clock):
+    """A second before 14:00, nothing due for 100 s but the period's end: the next document comes at 14:00
+    (without the wake-up at the boundary it would come 100 s later, after the wait gives up)."""
+    clock = Clock(NOON + 3600 - 1)
+    config = settings(publish_interval=100.0, poll_interval=3600.0)
+    with tariff_service(config, mqtt_broker, prefix, clock):
         before = state(probe, prefix, lambda s: True)
+        clock.now = NOON + 3600 + 0.005
         after = state(probe, prefix, lambda s: s["periods"][0]["start"] == NOON + 3600)
     assert before.periods[0].start == NOON
-    assert after.ts - (NOON + 3600) < 0.5  # not publish_interval (100 s) later
+    assert after.ts == NOON + 3600 + 0.005
