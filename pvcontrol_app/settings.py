@@ -25,6 +25,8 @@ from services.meter.registry import METERS
 from services.meter.settings import MeterSettings
 from services.relay.registry import RELAYS
 from services.relay.settings import RelaySettings
+from services.tariff.registry import TARIFFS
+from services.tariff.settings import TariffSettings
 from services.wallbox.registry import WALLBOXES
 from services.wallbox.settings import WallboxSettings
 
@@ -41,6 +43,7 @@ class Settings(BaseSettings):
     relay: RelaySettings = Field(default_factory=RELAYS.default_config)
     controller: ControllerSettings = ControllerSettings()
     forecast: ForecastSettings = Field(default_factory=FORECASTS.default_config)
+    tariff: TariffSettings = Field(default_factory=TARIFFS.default_config)
     api: ApiSettings = ApiSettings()
     history: HistorySettings = HistorySettings()
 
