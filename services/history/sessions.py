@@ -1,16 +1,15 @@
 """Charging sessions from the state documents, as a pure fold: plug-in to unplug is one session.
 
 The energy of each step is the rise of the wallbox's `charged_energy`; it is split by source with the
-readings of that moment: grid import goes to the car first (the conservative choice: what the house
-imports while the car charges is the car's), then home-battery discharge, the rest is solar. How the
-counter is read (noise, resets, impossible rises) is in `counters.py`; a restart of the gateway in
-`resume.py`.
+power flows of that moment (`pvcontrol.energy.split_by_flows`). How the counter is read (noise, resets,
+impossible rises) is in `counters.py`; a restart of the gateway in `resume.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from pvcontrol.energy import split_by_flows
 from pvcontrol.models import CarData, CarStatus, MeterData, WallboxData
 from services.history.counters import Counted, Jump, count, counter_problem, register
 
@@ -130,13 +129,6 @@ def _count(session: Session, wallbox: WallboxData, at: float) -> Counted:
 
 
 def _split(energy: float, car_power: float, meter: MeterData | None) -> tuple[float, float, float]:
-    """(pv, battery, grid) parts of `energy`, in the proportions of the current power flows."""
-    if energy <= 0:
-        return 0.0, 0.0, 0.0
-    if meter is None or car_power <= 0:
-        return 0.0, 0.0, energy  # nothing known: count it as bought, never as free sun
-    grid_share = min(max(meter.power_grid, 0.0), car_power) / car_power
-    battery_share = min(max(meter.power_battery, 0.0), car_power * (1 - grid_share)) / car_power
-    grid = energy * grid_share
-    battery = energy * battery_share
-    return energy - grid - battery, battery, grid
+    if meter is None:
+        return split_by_flows(energy, car_power, None, 0.0)
+    return split_by_flows(energy, car_power, meter.power_grid, meter.power_battery)
