@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -15,8 +14,7 @@ from pvcontrol import __version__
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import ApiData, CarData, MeterData, RelayData, WallboxData, now
 from pvcontrol.mqtt import Handler
-from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import public_config
+from pvcontrol.service import ConfiguredService, sleep_or_stop
 from pvcontrol.topics import ServiceName, Topics
 from services.api import discovery
 from services.api.app import Gateway, create_app
@@ -51,7 +49,7 @@ async def _serve(server: uvicorn.Server) -> None:
         raise OSError(f"the gateway could not start (uvicorn exited with {e.code})") from None
 
 
-class ApiService(Service):
+class ApiService(ConfiguredService[ApiSettings]):
     name = "api"
 
     def __init__(
@@ -61,8 +59,7 @@ class ApiService(Service):
         topics: Topics,
         history: HistorySettings | None = None,
     ) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
         self.history = History(history, self.log) if history is not None else None
         self.picture = Picture()
         self.broadcaster = Broadcaster(self.picture.live_document)
@@ -87,9 +84,6 @@ class ApiService(Service):
             basehref=config.basehref,
             ui_dir=config.ui_dir,
         )
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
 
     def _state_handler(self, service: ServiceName) -> Handler:
         async def handle(payload: bytes) -> None:

@@ -31,8 +31,7 @@ from pvcontrol.models import (
     now,
 )
 from pvcontrol.readings import TrustedReading
-from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import public_config
+from pvcontrol.service import ConfiguredService, sleep_or_stop
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from services.controller import metrics
@@ -48,12 +47,11 @@ def local_day(ts: float) -> str:
     return datetime.fromtimestamp(ts).date().isoformat()
 
 
-class ControllerService(Service):
+class ControllerService(ConfiguredService[ControllerSettings]):
     name = "controller"
 
     def __init__(self, config: ControllerSettings, broker: BrokerAddress, topics: Topics) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
         self.strategy = STRATEGIES[config.strategy]
         self.law_state: LawState = self.strategy.initial_state(config)
         self._fresh_meter = asyncio.Event()  # a strategy may cycle on every fresh meter reading
@@ -95,9 +93,6 @@ class ControllerService(Service):
         self.link.on(topics.command("controller", "min_soc"), self._on_min_soc)
         self.link.on(topics.command("controller", "limit_soc"), self._on_limit_soc)
         self.link.on(topics.command("controller", "plan"), self._on_plan, accepts_empty=True)
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
 
     @property
     def relay_enabled(self) -> bool:

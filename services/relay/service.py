@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from prometheus_client import Gauge
 
@@ -12,8 +11,7 @@ from pvcontrol.commands import CommandError, parse_int
 from pvcontrol.models import RelayData, WallboxData, now
 from pvcontrol.plausibility import MAX_FUTURE_SKEW
 from pvcontrol.readings import TrustedReading
-from pvcontrol.service import Service
-from pvcontrol.settings import public_config
+from pvcontrol.service import ConfiguredService
 from pvcontrol.topics import Topics
 from services.relay.device import PhaseRelay
 from services.relay.settings import RelaySettings
@@ -44,14 +42,13 @@ def settle_remaining(busy_at: float | None, at: float, settle: float) -> float:
     return max(0.0, settle - (at - busy_at))
 
 
-class RelayService(Service):
+class RelayService(ConfiguredService[RelaySettings]):
     name = "relay"
 
     def __init__(
         self, config: RelaySettings, relay: PhaseRelay, broker: BrokerAddress, topics: Topics
     ) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
         self.relay = relay
         self.wallbox: WallboxData | None = None
         self._wallbox_reading = TrustedReading(WallboxData, "wallbox", self.log, config.plant_power_limit)
@@ -60,9 +57,6 @@ class RelayService(Service):
         self._changed = asyncio.Event()
         self.link.on(topics.command("relay", "phases"), self._on_phases)
         self.link.on(topics.state("wallbox"), self._on_wallbox_state)
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
 
     def state(self) -> RelayData:
         return RelayData(

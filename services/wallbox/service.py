@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.commands import CommandError, parse_bool, parse_enum, parse_int, parse_text
@@ -13,8 +12,7 @@ from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, ControllerData, RelayData, WallboxData, WbError
 from pvcontrol.plausibility import SourceCheck
 from pvcontrol.polling import Poller
-from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import public_config
+from pvcontrol.service import ConfiguredService, sleep_or_stop
 from pvcontrol.topics import Topics
 from services.wallbox import metrics
 from services.wallbox.capabilities import PhaseSwitcher, SimulatedCharger
@@ -42,7 +40,7 @@ def parse_car_status(payload: bytes) -> CarStatus:
         return parse_enum(payload, CarStatus)
 
 
-class WallboxService(Service):
+class WallboxService(ConfiguredService[WallboxSettings]):
     name = "wallbox"
 
     def __init__(
@@ -53,10 +51,9 @@ class WallboxService(Service):
         topics: Topics,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(broker, topics)
+        super().__init__(config, broker, topics)
         if config.phase_switching == "native" and not isinstance(wallbox, PhaseSwitcher):
             raise DeviceError(f"a {config.type} cannot switch phases itself (phase_switching native)")
-        self.config = config
         self.wallbox = wallbox
         self.plausible = SourceCheck[WallboxData](clock=clock, log=self.log)
         self.relay: RelayData | None = None
@@ -82,9 +79,6 @@ class WallboxService(Service):
         self.link.on(topics.state("relay"), self._on_relay_state)
         self.failsafe = ControllerWatchdog(config.controller_timeout, self.log)
         self.link.on_delivery(topics.state("controller"), self._on_controller_state)
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
 
     async def _read(self) -> WallboxData:
         async with self._device_lock:
