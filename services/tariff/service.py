@@ -9,14 +9,12 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
 from pvcontrol.metrics import ERRORS
 from pvcontrol.models import TariffData, TariffPeriod
-from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import public_config
+from pvcontrol.service import ConfiguredService, sleep_or_stop
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from services.forecast.clock import midnight, zone
@@ -27,7 +25,7 @@ FIXED = "Fixed"
 MIN_SLEEP = 0.01  # s; a period boundary is slept past by this much
 
 
-class TariffService(Service):
+class TariffService(ConfiguredService[TariffBase]):
     name = "tariff"
 
     def __init__(
@@ -38,8 +36,7 @@ class TariffService(Service):
         topics: Topics,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
         self.source = source
         self.clock = clock
         self.tz = zone(config.timezone)
@@ -48,9 +45,6 @@ class TariffService(Service):
         self.errors = 0
         self.next_fetch = 0.0
         self.outage = Episode(self.log, f"{config.type} failed; its last known prices, then Fixed, stand in")
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
 
     async def _fetch(self, now: float) -> None:
         try:
