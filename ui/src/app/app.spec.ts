@@ -112,7 +112,7 @@ describe('App', () => {
     const period = { start: now - 600, end: now + 3000, grid_price: 0.2841, feed_in: 0.08 };
     const tariff = { ts: now, error: 0, source: 'Awattar', currency: 'EUR', periods: [period] };
     await send(makeDoc({ meter: { power_grid: 3000 }, tariff }));
-    expect(text('#card-grid')).toContain('importing · 0.284 €/kWh');
+    expect(text('#card-grid')).toContain('0.284 €/kWh · importing');
     await send(makeDoc({ meter: { power_grid: 3000 }, tariff: null }));
     expect(text('#card-grid')).not.toContain('€');
   });

@@ -57,7 +57,8 @@ export class NowPage {
   protected readonly grid = computed(() => {
     const view = gridView(this.meter());
     const price = currentPriceText(this.tariff(), Date.now());
-    return price ? { ...view, detail: `${view.detail} · ${price}` } : view;
+    // the price first: on a phone the card's one line is cut after ~15 characters, the icon tells the way
+    return price ? { ...view, detail: `${price} · ${view.detail}` } : view;
   });
   protected readonly battery = computed(() => {
     const view = batteryView(this.meter());
