@@ -22,11 +22,11 @@ import pytest
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import TariffData
-from pvcontrol.settings import ApiSettings, HistorySettings
 from pvcontrol.topics import Topics
 from services.api.discovery import GRID_PRICE, PLAN_COST, documents, node_id
 from services.api.picture import live_tariff
 from services.api.service import ApiService
+from services.api.settings import ApiSettings, HistorySettings
 from tests.helpers import Broker, MqttProbe, free_port, gateway_ready, wait_until
 
 API = "/api/pvcontrol"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pvcontrol.models import CarStatus, MeterData, TariffData, TariffPeriod, WallboxData
-from pvcontrol.settings import HistorySettings
 from services.api.history import History
+from services.api.settings import HistorySettings
 from services.history.pricing import NOTHING_PRICED, Priced, flat_cost, price_step, tariff_problem
 from services.history.sessions import Session, Tariff
 from services.history.store import MIGRATIONS, HistoryStore
