@@ -12,7 +12,7 @@ import pytest
 from pvcontrol.models import CarStatus, MeterData, TariffData, TariffPeriod, WallboxData
 from services.api.history import History
 from services.api.settings import HistorySettings
-from services.history.pricing import NOTHING_PRICED, Priced, flat_cost, price_step, tariff_problem
+from services.history.pricing import NOTHING_PRICED, Priced, cost_with, price_step, tariff_problem
 from services.history.sessions import Session, Tariff
 from services.history.store import MIGRATIONS, HistoryStore
 
@@ -70,7 +70,7 @@ def test_an_instant_takes_the_period_holding_it() -> None:
 def test_with_nothing_priced_the_cost_is_the_flat_one_to_the_last_digit() -> None:
     for grid, solar in ((750.0, 1250.0), (1234.5678, 0.1), (0.0, 9999.99)):
         expected = round(grid / 1000 * 0.30 + solar / 1000 * 0.08, 4)
-        assert flat_cost(NOTHING_PRICED, grid, solar, 0.30, 0.08) == expected
+        assert cost_with(NOTHING_PRICED, grid, solar, 0.30, 0.08) == expected
 
 
 def test_negative_prices_lower_the_cost() -> None:

@@ -221,9 +221,8 @@ class History:
 
     def _priced(self, before: Session | None, after: Session) -> Session:
         """`after` with the energy of this step priced at the tariff of the minutes it spans."""
-        base = (
-            before if before is not None and before.open and before.started_at == after.started_at else None
-        )
+        same_session = before is not None and before.open and before.started_at == after.started_at
+        base = before if same_session else None
         grid = after.grid_wh - (base.grid_wh if base else 0.0)
         solar = after.pv_wh + after.battery_wh - (base.pv_wh + base.battery_wh if base else 0.0)
         start = base.updated_at if base else after.started_at

@@ -51,20 +51,17 @@ def live_tariff(tariff: TariffData) -> dict[str, Any]:
     time-of-use tariff's day is a few periods, not 96). GET /api/pvcontrol/tariff has them as published."""
     periods: list[TariffPeriod] = []
     for period in tariff.periods:
-        last = periods[-1] if periods else None
-        if (
-            last
-            and last.end == period.start
-            and (last.grid_price, last.feed_in)
-            == (
-                period.grid_price,
-                period.feed_in,
-            )
-        ):
-            periods[-1] = last.model_copy(update={"end": period.end})
+        if periods and _goes_on(periods[-1], period):
+            periods[-1] = periods[-1].model_copy(update={"end": period.end})
         else:
             periods.append(period)
     return tariff.model_copy(update={"periods": periods}).model_dump(mode="json")
+
+
+def _goes_on(last: TariffPeriod, period: TariffPeriod) -> bool:
+    """`period` follows `last` without a gap, at the same prices."""
+    same_prices = (last.grid_price, last.feed_in) == (period.grid_price, period.feed_in)
+    return last.end == period.start and same_prices
 
 
 class Picture:

@@ -37,7 +37,7 @@ class Priced:
 NOTHING_PRICED = Priced()
 
 
-def flat_cost(priced: Priced, grid_wh: float, solar_wh: float, grid_price: float, feed_in: float) -> float:
+def cost_with(priced: Priced, grid_wh: float, solar_wh: float, grid_price: float, feed_in: float) -> float:
     """The cost of `grid_wh` bought and `solar_wh` not sold: the priced part at its own prices, the rest at
     the flat ones."""
     grid = (grid_wh - priced.grid_wh) / 1000 * grid_price

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from pvcontrol.models import CarData, CarStatus, MeterData, WallboxData
 from services.history.counters import Counted, Jump, count, counter_problem, register
-from services.history.pricing import NOTHING_PRICED, Priced, flat_cost
+from services.history.pricing import NOTHING_PRICED, Priced, cost_with
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Session:
         """Bought from the grid, plus the feed-in the solar and battery energy did not earn: at the
         minutes' prices where known (`priced`), else at `tariff`'s."""
         solar = self.pv_wh + self.battery_wh
-        return flat_cost(self.priced, self.grid_wh, solar, tariff.grid_price, tariff.feed_in_tariff)
+        return cost_with(self.priced, self.grid_wh, solar, tariff.grid_price, tariff.feed_in_tariff)
 
     @property
     def solar_share(self) -> float | None:
