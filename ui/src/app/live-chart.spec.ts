@@ -177,6 +177,17 @@ describe('LiveChart with prices', () => {
     expect(canvas.getAttribute('aria-label')).toMatch(/; grid price now 0\.310 €\/kWh$/);
   });
 
+  it("gives the price at the tooltip's time, not the price step of the same index", async () => {
+    const tooltip = (await render(tariff)).componentInstance['options']()?.plugins?.tooltip;
+    const at = (x: number) => [{ parsed: { x } }] as never;
+    const footer = tooltip?.callbacks?.footer as unknown as (items: unknown) => string;
+    expect(footer(at(t0 + 2 * 3_600_000))).toBe('Grid price: 0.220 €/kWh');
+    expect(footer(at(t0 - 60_000))).toBe(''); // before the known prices
+    const filter = tooltip?.filter as unknown as (item: unknown) => boolean;
+    expect(filter({ dataset: { yAxisID: 'price' } })).toBe(false);
+    expect(filter({ dataset: { label: 'PV' } })).toBe(true);
+  });
+
   it('has no price axis without a tariff', async () => {
     const fixture = await render(null);
     expect(fixture.componentInstance['data']().datasets.map((d) => d.label)).toEqual([

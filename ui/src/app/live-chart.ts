@@ -198,6 +198,7 @@ export class LiveChart {
     );
     const first = samples.length ? samples[0].t : now;
     const priceUnit = this.priceUnit();
+    const tariff = this.tariff();
     const withPrices = this.pricePoints().length > 0;
     return {
       animation: false,
@@ -209,12 +210,16 @@ export class LiveChart {
       plugins: {
         legend: { position: 'top', labels: { boxWidth: 12, boxHeight: 2, color: '#888' } },
         tooltip: {
+          // The tooltip takes every dataset's point of the same index, which for the price steps is
+          // another time: the price is looked up at the tooltip's time instead (in the footer).
+          filter: (item) => item.dataset.yAxisID !== 'price',
           callbacks: {
             title: (items) => (items.length ? hhmm(items[0].parsed.x ?? 0) : ''),
-            label: (item) =>
-              item.dataset.yAxisID === 'price'
-                ? `${item.dataset.label}: ${(item.parsed.y ?? 0).toFixed(3)} ${priceUnit}`
-                : `${item.dataset.label}: ${(item.parsed.y ?? 0).toFixed(2)} kW`,
+            label: (item) => `${item.dataset.label}: ${(item.parsed.y ?? 0).toFixed(2)} kW`,
+            footer: (items) => {
+              const price = items.length ? currentPriceText(tariff, items[0].parsed.x ?? 0) : null;
+              return price ? `Grid price: ${price}` : '';
+            },
           },
         },
       },
