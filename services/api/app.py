@@ -22,7 +22,7 @@ from services.api.limits import RequestLimits
 from services.api.picture import Picture
 from services.api.static import ui_router
 
-Service = Literal["controller", "meter", "wallbox", "relay", "car", "forecast"]
+Service = Literal["controller", "meter", "wallbox", "relay", "car", "forecast", "tariff"]
 
 
 @dataclass

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from pvcontrol import __version__
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.models import ApiData, CarData, MeterData, RelayData, WallboxData, now
+from pvcontrol.models import ApiData, CarData, MeterData, RelayData, TariffData, WallboxData, now
 from pvcontrol.mqtt import Handler
 from pvcontrol.service import ConfiguredService, sleep_or_stop
 from pvcontrol.topics import ServiceName, Topics
@@ -64,7 +64,7 @@ class ApiService(ConfiguredService[ApiSettings]):
         self.picture = Picture()
         self.broadcaster = Broadcaster(self.picture.live_document)
         self._whole_state_changed = asyncio.Event()
-        self._phase_select: bool | None = None
+        self._announced: tuple[bool, str] | None = None  # phase select, currency of the documents out
         self.link.on_connection_change = self._on_connection_change
         self.legacy_discovery = LegacyDiscovery(self.link, topics, self.log)
         self._discovery_ready = False
@@ -91,7 +91,7 @@ class ApiService(ConfiguredService[ApiSettings]):
                 self._changed()
                 if self._record(self.picture.states[service]):
                     await self.publish_state(self._own_state())  # the session totals changed
-                if service == "relay":
+                if service in ("relay", "tariff"):
                     await self._publish_discovery()
             else:
                 self.log.warning("ignored invalid %s state", service)
@@ -108,6 +108,8 @@ class ApiService(ConfiguredService[ApiSettings]):
             self.history.meter(state)
         elif isinstance(state, CarData):
             self.history.car(state)
+        elif isinstance(state, TariffData):
+            self.history.tariff_state(state)
         return False
 
     def _status_handler(self, service: ServiceName) -> Handler:
@@ -147,15 +149,18 @@ class ApiService(ConfiguredService[ApiSettings]):
                 self.broadcaster.changed()
 
     async def _publish_discovery(self) -> None:
-        """Once at start and again when the relay turns up or goes (the phase-mode select)."""
+        """Once at start and again when the relay turns up or goes (the phase-mode select) or the tariff's
+        currency changes (the price sensors' units)."""
         if not self._discovery_ready:
             return
         relay = self.picture.states.get("relay")
         enabled = isinstance(relay, RelayData) and relay.enabled
-        if enabled == self._phase_select:
+        tariff = self.picture.states.get("tariff")
+        currency = tariff.currency if isinstance(tariff, TariffData) else discovery.DEFAULT_CURRENCY
+        if (enabled, currency) == self._announced:
             return
-        self._phase_select = enabled
-        for topic, config in discovery.documents(self.topics, phase_select=enabled):
+        self._announced = (enabled, currency)
+        for topic, config in discovery.documents(self.topics, phase_select=enabled, currency=currency):
             await self.link.publish_retained(topic, json.dumps(config))
 
     async def _announce(self) -> None:

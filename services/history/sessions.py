@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pvcontrol.energy import split_by_flows
 from pvcontrol.models import CarData, CarStatus, MeterData, WallboxData
 from services.history.counters import Counted, Jump, count, counter_problem, register
+from services.history.pricing import NOTHING_PRICED, Priced, cost_with
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Session:
     # the session ended while the gateway was down: `ended_at` is estimated (see resume.py)
     end_estimated: bool = False
     jump: Jump | None = None  # a reading that did not follow from the count (not stored: one reading)
+    priced: Priced = NOTHING_PRICED  # the part of the energy priced at the minutes' tariff (pricing.py)
     id: int | None = None  # set by the store
 
     @property
@@ -46,10 +48,10 @@ class Session:
         return self.ended_at is None
 
     def cost(self, tariff: Tariff) -> float:
-        """Bought from the grid, plus the feed-in the solar and battery energy did not earn."""
-        grid = self.grid_wh / 1000 * tariff.grid_price
-        forgone = (self.pv_wh + self.battery_wh) / 1000 * tariff.feed_in_tariff
-        return round(grid + forgone, 4)
+        """Bought from the grid, plus the feed-in the solar and battery energy did not earn: at the
+        minutes' prices where known (`priced`), else at `tariff`'s."""
+        solar = self.pv_wh + self.battery_wh
+        return cost_with(self.priced, self.grid_wh, solar, tariff.grid_price, tariff.feed_in_tariff)
 
     @property
     def solar_share(self) -> float | None:
