@@ -1,7 +1,7 @@
 """Energy accounting: how the energy charged into the car is counted and split into its sources. Pure.
 
 The one home of these rules for both users: the controller's metrics (`services/controller/rules.py`,
-docs/CONTROL.md "Energy accounting") and the history's sessions (`services/history/sessions.py`).
+docs/CONTROL.md "Energy accounting") and the history's sessions (`services/api/history/sessions.py`).
 There are two ways to split, each where it applies:
 
 - `split_by_counters`: by the rise of the meter's grid-import counter since the last split. Meters update

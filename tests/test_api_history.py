@@ -22,9 +22,9 @@ from pvcontrol.broker import BrokerAddress
 from pvcontrol.topics import Topics
 from pvcontrol_app.cli import build
 from pvcontrol_app.settings import load_settings
-from services.api.history import FILE_NAME
+from services.api.history.recorder import FILE_NAME
+from services.api.history.store import HistoryStore, PowerSample
 from services.api.service import ApiService
-from services.history.store import HistoryStore, PowerSample
 from tests.helpers import (
     STARTUP_TIMEOUT,
     Broker,

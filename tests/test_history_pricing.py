@@ -1,4 +1,4 @@
-"""Session costs at the price of the minutes charged in (services/history/pricing.py), stored in the
+"""Session costs at the price of the minutes charged in (services/api/history/pricing.py), stored in the
 history file; the pure parts and the file, no broker (the gateway's part: test_gateway_tariff.py)."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from pvcontrol.models import CarStatus, MeterData, TariffData, TariffPeriod, WallboxData
-from services.api.history import History
+from services.api.history.pricing import NOTHING_PRICED, Priced, cost_with, price_step, tariff_problem
+from services.api.history.recorder import History
+from services.api.history.sessions import Session, Tariff
+from services.api.history.store import MIGRATIONS, HistoryStore
 from services.api.settings import HistorySettings
-from services.history.pricing import NOTHING_PRICED, Priced, cost_with, price_step, tariff_problem
-from services.history.sessions import Session, Tariff
-from services.history.store import MIGRATIONS, HistoryStore
 
 HOUR = 3600.0
 DAY = 24 * HOUR

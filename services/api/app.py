@@ -16,8 +16,8 @@ from services.api import errors
 from services.api.auth import Auth
 from services.api.commands import Publish, add_setting_routes
 from services.api.events import Broadcaster
-from services.api.history import History
-from services.api.history_api import history_router
+from services.api.history.recorder import History
+from services.api.history.routes import history_router
 from services.api.limits import RequestLimits
 from services.api.picture import Picture
 from services.api.static import ui_router

@@ -20,8 +20,8 @@ from pvcontrol.models import (
     WallboxData,
 )
 from pvcontrol.topics import ServiceName
+from services.api.history.pricing import tariff_problem
 from services.api.liveness import LivenessTracker
-from services.history.pricing import tariff_problem
 
 DEVICE_SERVICES: tuple[ServiceName, ...] = ("controller", "meter", "wallbox", "relay", "car")
 # Shown by GET /api/pvcontrol/<service> and the live (SSE) document, not in the original's whole document.

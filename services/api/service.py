@@ -21,7 +21,7 @@ from services.api.app import Gateway, create_app
 from services.api.auth import Auth
 from services.api.discovery_upgrade import LegacyDiscovery
 from services.api.events import Broadcaster
-from services.api.history import History
+from services.api.history.recorder import History
 from services.api.picture import DEVICE_SERVICES, EXTRA_SERVICES, Picture
 from services.api.settings import ApiSettings, HistorySettings
 

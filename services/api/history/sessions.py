@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 
 from pvcontrol.energy import split_by_flows
 from pvcontrol.models import CarData, CarStatus, MeterData, WallboxData
-from services.history.counters import Counted, Jump, count, counter_problem, register
-from services.history.pricing import NOTHING_PRICED, Priced, cost_with
+from services.api.history.counters import Counted, Jump, count, counter_problem, register
+from services.api.history.pricing import NOTHING_PRICED, Priced, cost_with
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from dataclasses import replace
 
 from pvcontrol.models import CarData, MeterData, WallboxData
 from pvcontrol.plausibility import max_rise
-from services.history.counters import starts_anew, total_rise
-from services.history.sessions import Session, plugged, step
+from services.api.history.counters import starts_anew, total_rise
+from services.api.history.sessions import Session, plugged, step
 
 # Wh the register may rise by more than the session's count in one session (go-e counts its lifetime in
 # 100 Wh steps); more means the count began anew.

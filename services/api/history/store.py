@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from services.history.pricing import Priced
-from services.history.sessions import Session
+from services.api.history.pricing import Priced
+from services.api.history.sessions import Session
 
 # Migration i brings the file from user_version i to i + 1. Append, never edit.
 MIGRATIONS: Sequence[str] = (
@@ -56,7 +56,7 @@ MIGRATIONS: Sequence[str] = (
         WHERE abs(energy_wh) > 1e12 OR abs(pv_wh) > 1e12 OR abs(battery_wh) > 1e12 OR abs(grid_wh) > 1e12;
     UPDATE sessions SET peak_power_w = 0 WHERE abs(peak_power_w) > 1e12;
     """,
-    # The part of a session's energy priced at its minutes' tariff (services/history/pricing.py); the
+    # The part of a session's energy priced at its minutes' tariff (services/api/history/pricing.py); the
     # sessions before it have none, so their cost stays that of the flat prices.
     """
     ALTER TABLE sessions ADD COLUMN priced_cost REAL NOT NULL DEFAULT 0;

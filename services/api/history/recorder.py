@@ -3,12 +3,12 @@
 It already receives every state document, and it serves the REST that reads the file, so one process
 writes it. The open session is saved at its start and end and at most every `SAVE_INTERVAL` in between;
 it carries the wallbox's energy counters, so after a restart (even `kill -9`) the next wallbox state
-accounts for everything charged meanwhile (`services/history/resume.py` says what can and cannot be
+accounts for everything charged meanwhile (`services/api/history/resume.py` says what can and cannot be
 recovered). A file that cannot be opened now (locked, read-only, disk full) is retried with backoff and
 the outage is handled like a restart; only a corrupt one may be set aside. Readings that cannot be true
 (`pvcontrol.plausibility`, and counters no charger can produce) are ignored, one log line at the start
 and end of a run of them. Energy is priced at the prices of the minutes it was charged in, from the
-last valid `P/tariff/state` (`services/history/pricing.py`).
+last valid `P/tariff/state` (`services/api/history/pricing.py`).
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from prometheus_client import Counter
 
 from pvcontrol.models import CarData, MeterData, SessionTotals, StateDocument, TariffData, WallboxData
 from pvcontrol.plausibility import problem
+from services.api.history.counters import counter_problem
+from services.api.history.pricing import price_step, tariff_problem
+from services.api.history.resume import resume
+from services.api.history.samples import MinuteAverages
+from services.api.history.sessions import Session, Tariff, rise_problem, step
+from services.api.history.store import HistoryError, HistoryStore, PowerSample, priced
 from services.api.settings import HistorySettings
-from services.history.counters import counter_problem
-from services.history.pricing import price_step, tariff_problem
-from services.history.resume import resume
-from services.history.samples import MinuteAverages
-from services.history.sessions import Session, Tariff, rise_problem, step
-from services.history.store import HistoryError, HistoryStore, PowerSample, priced
 
 FILE_NAME = "pvcontrol-history.sqlite"
 SAVE_INTERVAL = 30.0  # s between saves of the open session

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
-from services.api.history import History, HistoryUnavailable
-from services.history.sessions import Session, Tariff
-from services.history.store import PRICED_KEYS, priced
+from services.api.history.recorder import History, HistoryUnavailable
+from services.api.history.sessions import Session, Tariff
+from services.api.history.store import PRICED_KEYS, priced
 
 MAX_PAGE_SIZE = 200
 # Dates a query may name: every local midnight between them, and the day after `to`, is a valid time
