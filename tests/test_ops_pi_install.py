@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -105,6 +106,17 @@ def test_systemd_analyze_verifies_the_units_in_the_installed_root(root: Path) ->
     for name in ("pvcontrol.service", "pvcontrol@relay.service"):
         done = subprocess.run([analyze, "verify", f"--root={root}", name], capture_output=True, text=True)
         assert (done.returncode, done.stderr) == (0, ""), f"{name}: {done.stderr}"
+
+
+def test_install_builds_from_what_the_image_builds_from() -> None:
+    """A package the image copies but install.sh does not is missing only on the Pi, at the first start."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    wheels_stage = dockerfile.split("AS wheels", 1)[1].split("\nFROM ", 1)[0]
+    copies = re.findall(r"^COPY (.+) \S+$", wheels_stage, re.M)
+    image = {p.rstrip("/") for line in copies for p in line.split()}
+    (copy,) = re.findall(r'^cp -r (.+) "\$build/"$', INSTALL.read_text(), re.M)
+    installed = {p.removeprefix('"$SRC/').rstrip('"') for p in copy.split()}
+    assert installed == image
 
 
 def test_the_installed_pvcontrol_starts_with_the_installed_config(
