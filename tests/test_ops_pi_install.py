@@ -16,9 +16,11 @@ import signal
 import subprocess
 import urllib.request
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
+from pvcontrol.topics import ServiceName
 from tests.helpers import Broker, accepts, free_port, wait_until
 from tests.ops_helpers import REPO, need_tool
 
@@ -103,9 +105,17 @@ def test_systemd_analyze_verifies_the_units_in_the_installed_root(root: Path) ->
     system = root / "usr" / "lib" / "systemd" / "system"
     if not system.exists():
         shutil.copytree("/usr/lib/systemd/system", system, symlinks=True)
-    for name in ("pvcontrol.service", "pvcontrol@relay.service"):
+    for name in ("pvcontrol.service", "pvcontrol@relay.service", "pvcontrol@tariff.service"):
         done = subprocess.run([analyze, "verify", f"--root={root}", name], capture_output=True, text=True)
         assert (done.returncode, done.stderr) == (0, ""), f"{name}: {done.stderr}"
+
+
+def test_the_all_in_one_unit_conflicts_with_every_single_service_unit() -> None:
+    """`pvcontrol all` and a per-service unit of the same service would publish twice on the same topics."""
+    conflicts = unit(REPO / "deploy" / "systemd" / "pvcontrol.service")["Unit"]["Conflicts"].split()
+    assert sorted(conflicts) == sorted(f"pvcontrol@{name}.service" for name in get_args(ServiceName))
+    single = unit(REPO / "deploy" / "systemd" / "pvcontrol@.service")["Unit"]["Conflicts"]
+    assert single == "pvcontrol.service"
 
 
 def test_install_builds_from_what_the_image_builds_from() -> None:
