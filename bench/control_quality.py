@@ -44,7 +44,7 @@ from bench.plant import (
 )
 from bench.report import STRATEGY_ORDER, Row, print_report
 from pvcontrol.models import ChargeMode
-from pvcontrol.settings import ControllerSettings
+from services.controller.settings import ControllerSettings
 
 BATTERIES: dict[str, BatterySpec | None] = {
     "10kWh": BatterySpec(10_000.0, 3000.0),

@@ -37,9 +37,9 @@ from bench.forecast import ForecastFeed
 from bench.plant import HOURS, START, Run, RunOptions, run_day
 from bench.prices import CURVES, FEED_IN, TariffFeed
 from pvcontrol.models import ChargeMode
-from pvcontrol.settings import ControllerSettings
 from services.controller.goal_control import GoalState
 from services.controller.goals import Goals, Plan
+from services.controller.settings import ControllerSettings
 
 SOC_AT_PLUG_IN = 30.0
 PLAN = Plan(80, clock_time(17, 0))

@@ -24,10 +24,10 @@ from pvcontrol.models import (
     WallboxData,
     WbError,
 )
-from pvcontrol.settings import ControllerSettings
 from services.controller import law, tracking
 from services.controller.goal_control import GoalState, cycle_with_goals
 from services.controller.law import CycleResult, LawInputs, LawState
+from services.controller.settings import ControllerSettings
 from services.relay.device import RelayBase
 
 RELAY_IDLE_SETTLE = RelayBase.model_fields["idle_settle"].default

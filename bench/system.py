@@ -1,7 +1,8 @@
 """The whole system's speed and memory: `python -m pvcontrol all` against a real Mosquitto on localhost.
 
-Starts its own mosquitto on a free port (as the tests do) and `pvcontrol all` with fast settings
-(1 s control cycle and polls, simulated devices, a topic prefix of its own), then measures:
+Starts its own mosquitto on a free port (with the tests' helpers, tests/helpers.py) and `pvcontrol all`
+with fast settings (1 s control cycle and polls, simulated devices, a topic prefix of its own), then
+measures:
 
 - startup: from starting the process to GET /readyz answering 200;
 - RSS of the process 30 s after the start (idle, all services running);
@@ -24,7 +25,6 @@ import json
 import os
 import platform
 import random
-import shutil
 import signal
 import socket
 import statistics
@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,35 +44,16 @@ import paho.mqtt.client as mqtt
 import psutil  # type: ignore[import-untyped]
 from paho.mqtt.enums import CallbackAPIVersion
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers import free_port, own_mosquitto, put_once_online, wait_until
+
 HOST = "127.0.0.1"
 MODES = ("PV_ONLY", "PV_ALL")
 MIN_EVENT_INTERVAL = 0.25  # s, the gateway's event coalescing (services/api/events.py MIN_INTERVAL)
 # Like a browser, the bench's HTTP clients send without Nagle's algorithm: a PUT's body written after its
 # headers must not wait for the server's delayed ACK.
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def accepts(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.02) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"bench: timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def rss_mb(pid: int) -> float:
@@ -85,23 +66,9 @@ def percentile(values: list[float], p: int) -> float:
 
 @contextmanager
 def mosquitto(workdir: Path, nodelay: bool) -> Iterator[int]:
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(exe).exists():
-        raise SystemExit("bench: mosquitto is not installed (apt-get install mosquitto)")
     port = free_port()
-    config = workdir / "mosquitto.conf"
-    config.write_text(
-        f"listener {port} {HOST}\nallow_anonymous true\npersistence false\n"
-        f"set_tcp_nodelay {str(nodelay).lower()}\n"
-    )
-    with (workdir / "mosquitto.log").open("w") as log:
-        proc = subprocess.Popen([exe, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        wait_until(lambda: accepts(port), 10, f"mosquitto on port {port}")
+    with own_mosquitto(port, workdir, [f"set_tcp_nodelay {str(nodelay).lower()}"]):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 class StateWatch:
@@ -145,16 +112,6 @@ def put_mode(client: httpx.Client, mode: str) -> None:
     response = client.put("/api/pvcontrol/controller/desired_mode", json=mode)
     if response.status_code != 204:
         raise SystemExit(f"bench: PUT desired_mode {mode} answered {response.status_code}: {response.text}")
-
-
-def wait_controller_online(client: httpx.Client, timeout: float) -> None:
-    def online() -> bool:
-        try:
-            return client.put("/api/pvcontrol/controller/desired_mode", json="PV_ONLY").status_code == 204
-        except httpx.HTTPError:
-            return False
-
-    wait_until(online, timeout, "the controller to accept commands", interval=0.2)
 
 
 def measure_rest(client: httpx.Client, requests: int) -> list[float]:
@@ -321,11 +278,11 @@ def main() -> None:
                     except httpx.HTTPError:
                         return False
 
-                wait_until(ready, 60, "/readyz")
+                wait_until(ready, 60, "/readyz", interval=0.02)
                 rows.append(("startup to /readyz 200", f"{time.monotonic() - started:.2f} s"))
 
                 watch = StateWatch(mqtt_port, prefix)
-                wait_controller_online(client, 30)
+                put_once_online(base_url, "controller/desired_mode", MODES[0], timeout=30)
                 time.sleep(max(0.0, started + args.settle - time.monotonic()))
                 rss_settled = rss_mb(proc.pid)
                 rows.append((f"RSS after {args.settle:g} s", f"{rss_settled:.1f} MB"))
@@ -388,4 +345,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (AssertionError, RuntimeError) as failed:  # a wait that timed out; no mosquitto
+        raise SystemExit(f"bench: {failed}") from None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class ChargeMode(StrEnum):
@@ -198,6 +198,29 @@ class ApiData(StateDocument):
     version: str = ""
     sse_clients: int = 0
     sessions: SessionTotals | None = None  # None without a usable history file
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class PlanSetting(BaseModel):
+    """A departure plan as the user sets it: the payload of `P/controller/plan/set` and the body of
+    PUT /api/pvcontrol/controller/plan (empty or `null` there clears the plan). Strict: it becomes a
+    command. `pvcontrol.goal_commands.plan_setting` reads one and says what is wrong with a bad one."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    soc: int = Field(ge=1, le=100)
+    time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # HH:MM, local
+    days: list[Weekday] = []  # weekdays it repeats on, each once, in week order; empty: once
+
+    @field_validator("days")
+    @classmethod
+    def _each_once_in_week_order(cls, days: list[Weekday]) -> list[Weekday]:
+        if len(set(days)) != len(days):
+            raise ValueError("a weekday is given twice")
+        return sorted(days, key=WEEKDAYS.index)
 
 
 class PlanState(BaseModel):

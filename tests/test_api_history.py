@@ -19,12 +19,12 @@ import httpx
 import pytest
 
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.cli import build
-from pvcontrol.settings import load_settings
 from pvcontrol.topics import Topics
-from services.api.history import FILE_NAME
+from pvcontrol_app.cli import build
+from pvcontrol_app.settings import load_settings
+from services.api.history.recorder import FILE_NAME
+from services.api.history.store import HistoryStore, PowerSample
 from services.api.service import ApiService
-from services.history.store import HistoryStore, PowerSample
 from tests.helpers import (
     STARTUP_TIMEOUT,
     Broker,

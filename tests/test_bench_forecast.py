@@ -14,7 +14,7 @@ from bench.day import STEPS, Day
 from bench.forecast import HOUR_STEPS, PERIOD, ForecastFeed
 from bench.plant import BatterySpec, run_day, steady_battery
 from pvcontrol.models import ForecastData
-from pvcontrol.settings import ControllerSettings
+from services.controller.settings import ControllerSettings
 
 START = 1_781_474_400.0  # any local midnight
 NOON_STEP = STEPS // 2

@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pvcontrol.models import CarData, CarStatus, ChargeMode, MeterData, WallboxData
-from pvcontrol.settings import ControllerSettings
 from services.controller import law, tracking
 from services.controller.goal_control import GoalState, cycle_with_goals
 from services.controller.goals import Goals, Plan
 from services.controller.law import LawInputs, LawState
+from services.controller.settings import ControllerSettings
 from tests.helpers import RESTORES, Broker, MqttProbe, ServiceProcess, running
 
 SETTINGS = ControllerSettings(cycle_time=1)

@@ -22,11 +22,11 @@ from pvcontrol.models import (
     TariffPeriod,
     WallboxData,
 )
-from pvcontrol.settings import ControllerSettings
 from services.controller import law, tracking
 from services.controller.goal_control import GoalState, Strategy, cycle_with_goals, plan_state
 from services.controller.goals import Goals, Plan
 from services.controller.law import CycleResult, LawInputs, LawState
+from services.controller.settings import ControllerSettings
 
 # 45 kWh battery, 90 %: 20 SOC points are 10 kWh; one phase at 16 A: 3.68 kW, 2.7 h of full power
 SETTINGS = ControllerSettings(cycle_time=1, battery_capacity=45, charging_efficiency=0.9)

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pvcontrol.commands import CommandError
+from pvcontrol.goal_commands import parse_price_limit, price_limit_text
 from pvcontrol.models import ForecastData, ForecastPeriod, TariffData, TariffPeriod
-from services.controller.price_limit import parse_price_limit, price_limit_text
 from services.controller.price_plan import (
     HYSTERESIS,
     PLAN_MARGIN,

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pvcontrol import __version__
-from pvcontrol.models import ChargeMode, Priority
+from pvcontrol.models import ChargeMode, Priority, TariffData
 from pvcontrol.topics import ServiceName, Topics
 
 DEFAULT_PREFIX = Topics().prefix
+DEFAULT_CURRENCY = TariffData().currency
 _NODE = re.compile(r"[A-Za-z0-9_-]+")  # what Home Assistant takes as a node id in a discovery topic
 
 # object id, name, service, field, unit, device class
@@ -91,6 +92,17 @@ PRICE_LIMIT_VALUE = (
 )
 PRICE_LIMIT_COMMAND = f"{{{{ 'off' if value <= {PRICE_LIMIT_OFF} else value }}}}"
 PLAN_ACHIEVABLE = "{{ {'achievable': value_json.plan.achievable if value_json.plan else none} | tojson }}"
+# The price now: the `P/tariff/state` period holding the moment each document arrives (it begins with the
+# current period when published; the template also takes a later one once the first has passed).
+GRID_PRICE = (
+    "{% set t = as_timestamp(now()) %}"
+    "{% set p = value_json.periods | selectattr('start', 'le', t) | selectattr('end', 'gt', t) | first %}"
+    "{{ p.grid_price if p else none }}"
+)
+PLAN_COST = (
+    "{{ value_json.plan.cost_estimate "
+    "if value_json.plan and value_json.plan.cost_estimate is number else none }}"
+)
 
 
 def node_id(prefix: str) -> str:
@@ -255,6 +267,17 @@ def _battery_full_at(names: Naming) -> dict[str, Any]:
     return {**config, "value_template": BATTERY_FULL_AT}
 
 
+def _prices(names: Naming, currency: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The grid price now and the plan's estimated cost: monetary, without a state class (Home Assistant
+    allows only `total` for money, and neither is a total)."""
+    price = _sensor(names, "grid_price", "Grid price", "tariff", "", f"{currency}/kWh", "monetary")
+    del price["state_class"]
+    yield names.topic("sensor", "grid_price"), {**price, "value_template": GRID_PRICE}
+    cost = _sensor(names, "plan_cost", "Departure plan cost estimate", "controller", "", currency, "monetary")
+    del cost["state_class"]
+    yield names.topic("sensor", "plan_cost"), {**cost, "value_template": PLAN_COST}
+
+
 def _session_totals(names: Naming) -> Iterator[tuple[str, dict[str, Any]]]:
     for object_id, name, field in SESSION_SENSORS:
         config = _sensor(names, object_id, name, "api", field, "Wh", "energy", "total_increasing")
@@ -269,12 +292,17 @@ def _of_sessions(config: dict[str, Any], field: str) -> dict[str, Any]:
     return {**config, "value_template": template}
 
 
-def documents(topics: Topics, phase_select: bool) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(topic, config) pairs of this installation; the phase-mode select only when a relay is enabled."""
-    return _documents(Naming(topics), phase_select)
+def documents(
+    topics: Topics, phase_select: bool, currency: str = DEFAULT_CURRENCY
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(topic, config) pairs of this installation; the phase-mode select only when a relay is enabled;
+    prices in the tariff's `currency`."""
+    return _documents(Naming(topics), phase_select, currency)
 
 
-def _documents(names: Naming, phase_select: bool) -> Iterator[tuple[str, dict[str, Any]]]:
+def _documents(
+    names: Naming, phase_select: bool, currency: str = DEFAULT_CURRENCY
+) -> Iterator[tuple[str, dict[str, Any]]]:
     for object_id, name, service, field, unit, device_class in SENSORS:
         config = _sensor(names, object_id, name, service, field, unit, device_class)
         if object_id == "car_soc":
@@ -292,6 +320,7 @@ def _documents(names: Naming, phase_select: bool) -> Iterator[tuple[str, dict[st
         del config["state_class"]
         yield names.topic("sensor", object_id), config
     yield names.topic("sensor", "home_battery_full_at"), _battery_full_at(names)
+    yield from _prices(names, currency)
     if phase_select:
         yield _select(names, "phase_mode", "Phase mode", ["AUTO", "CHARGE_1P", "CHARGE_3P"])
 

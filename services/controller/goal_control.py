@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from pvcontrol.models import CarData, CarStatus, ChargeMode, MeterData, PlanState, WallboxData
-from pvcontrol.settings import ControllerSettings
 from services.controller.goals import (
     Action,
     CarModel,
@@ -27,6 +26,7 @@ from services.controller.goals import (
 from services.controller.law import Commands, CycleResult, LawInputs, LawState
 from services.controller.price_plan import HOUSE_AVERAGE_TIME, Market, usable_tariff
 from services.controller.rules import readings_fresh
+from services.controller.settings import ControllerSettings
 
 Strategy = Callable[[LawState, ControllerSettings, LawInputs], CycleResult]
 

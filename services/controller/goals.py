@@ -15,21 +15,17 @@ from __future__ import annotations
 
 import enum
 import functools
-import json
 import logging
 import os
-import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pvcontrol.commands import MAX_COMMAND_BYTES, CommandError, parse_int
-from pvcontrol.models import CarData, ChargeMode, PlanSlot
+from pvcontrol import goal_commands
+from pvcontrol.models import WEEKDAYS, CarData, ChargeMode, PlanSetting, PlanSlot
 from services.controller.price_plan import Market, Purchase, plan_purchase
 
 PV_MODES = frozenset({ChargeMode.PV_ONLY, ChargeMode.PV_ALL})
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HH_MM = re.compile(r"[0-9]{2}:[0-9]{2}")
 PLAN_MARGIN = 0.1  # plan 10 % more time than full power needs: the car may slow down near the end
 SYSTEM_ZONE_FILE = "/etc/localtime"
 log = logging.getLogger("pvcontrol.controller")
@@ -281,44 +277,18 @@ def _priced_decision(
     return Decision(Action.NONE, reason, soc, projection)
 
 
-# --- commands: P/controller/{min_soc,limit_soc,plan}/set ----------------------------------------------
-
-
-def parse_soc(payload: bytes, name: str) -> int | None:
-    """A SOC in % (ASCII digits; min_soc 0-100, 0 = none; limit_soc 1-100, 100 = none)."""
-    soc = parse_int(payload, 1 if name == "limit_soc" else 0, 100)
-    if (name == "min_soc" and soc == 0) or (name == "limit_soc" and soc == 100):
-        return None
-    return soc
+# --- commands: P/controller/plan/set (read and checked by pvcontrol.goal_commands) ---------------------
 
 
 def parse_plan(payload: bytes) -> Plan | None:
-    """`{"soc": 80, "time": "07:00", "days": ["mon", ...]}`; an empty payload (or `null`) clears it."""
-    if len(payload) > MAX_COMMAND_BYTES:
-        raise CommandError(f"payload too large ({len(payload)} bytes, at most {MAX_COMMAND_BYTES})")
-    if not payload.strip() or payload.strip() == b"null":
-        return None
-    try:
-        document = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise CommandError('expected {"soc": 80, "time": "07:00"} (JSON) or an empty payload') from e
-    return plan_from_document(document)
+    """A plan command (`pvcontrol.goal_commands.parse_plan`) as the goals' Plan; None clears it."""
+    setting = goal_commands.parse_plan(payload)
+    return None if setting is None else plan_from_setting(setting)
 
 
-def plan_from_document(document: object) -> Plan:
-    if not isinstance(document, dict) or set(document) - {"soc", "time", "days"}:
-        raise CommandError('expected an object with "soc", "time" and optionally "days"')
-    soc, at, days = document.get("soc"), document.get("time"), document.get("days", [])
-    if isinstance(soc, bool) or not isinstance(soc, int) or not 1 <= soc <= 100:
-        raise CommandError(f"invalid plan soc {soc!r}, expected an integer in [1, 100]")
-    if not isinstance(at, str) or not _HH_MM.fullmatch(at):
-        raise CommandError(f"invalid plan time {str(at)[:20]!r}, expected HH:MM")
-    hour, minute = int(at[:2]), int(at[3:])
-    if hour > 23 or minute > 59:
-        raise CommandError(f"invalid plan time {at!r}, expected HH:MM")
-    if not isinstance(days, list) or not all(d in WEEKDAYS for d in days) or len(set(days)) != len(days):
-        raise CommandError(f"invalid plan days, expected a list of {', '.join(WEEKDAYS)}")
-    return Plan(soc=soc, time=time(hour, minute), days=tuple(sorted(days, key=WEEKDAYS.index)))
+def plan_from_setting(setting: PlanSetting) -> Plan:
+    hour, minute = setting.time.split(":")
+    return Plan(soc=setting.soc, time=time(int(hour), int(minute)), days=tuple(setting.days))
 
 
 def plan_document(plan: Plan) -> dict[str, object]:

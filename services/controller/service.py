@@ -16,6 +16,7 @@ from typing import Any
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.commands import CommandError, parse_enum
+from pvcontrol.goal_commands import check_soc_order, parse_price_limit, parse_soc, plan_setting
 from pvcontrol.models import (
     CarData,
     ChargeMode,
@@ -31,17 +32,16 @@ from pvcontrol.models import (
     now,
 )
 from pvcontrol.readings import TrustedReading
-from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import ControllerSettings, public_config
+from pvcontrol.service import ConfiguredService, sleep_or_stop
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from services.controller import metrics
 from services.controller.battery_plan import FORECAST_MAX_AGE
 from services.controller.goal_control import GoalState, cycle_with_goals, plan_state
-from services.controller.goals import Decision, Goals, parse_plan, parse_soc, plan_from_document
+from services.controller.goals import Decision, Goals, parse_plan, plan_from_setting
 from services.controller.model import Commands, CycleResult, LawInputs, LawState
-from services.controller.price_limit import parse_price_limit
 from services.controller.price_plan import usable_tariff
+from services.controller.settings import ControllerSettings
 from services.controller.strategies import STRATEGIES
 
 
@@ -49,12 +49,11 @@ def local_day(ts: float) -> str:
     return datetime.fromtimestamp(ts).date().isoformat()
 
 
-class ControllerService(Service):
+class ControllerService(ConfiguredService[ControllerSettings]):
     name = "controller"
 
     def __init__(self, config: ControllerSettings, broker: BrokerAddress, topics: Topics) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
         self.strategy = STRATEGIES[config.strategy]
         self.law_state: LawState = self.strategy.initial_state(config)
         self._fresh_meter = asyncio.Event()  # a strategy may cycle on every fresh meter reading
@@ -101,9 +100,6 @@ class ControllerService(Service):
         self.link.on(topics.command("controller", "limit_soc"), self._on_limit_soc)
         self.link.on(topics.command("controller", "plan"), self._on_plan, accepts_empty=True)
         self.link.on(topics.command("controller", "price_limit"), self._on_price_limit, accepts_empty=True)
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
 
     @property
     def relay_enabled(self) -> bool:
@@ -193,7 +189,8 @@ class ControllerService(Service):
             plan = None
             if previous.plan is not None:
                 with contextlib.suppress(CommandError):
-                    plan = plan_from_document(previous.plan.model_dump(include={"soc", "time", "days"}))
+                    setting = plan_setting(previous.plan.model_dump(include={"soc", "time", "days"}))
+                    plan = plan_from_setting(setting)
             goals = Goals(
                 min_soc=previous.min_soc,
                 limit_soc=previous.limit_soc,
@@ -237,10 +234,14 @@ class ControllerService(Service):
         await self._publish_state()
 
     async def _on_min_soc(self, payload: bytes) -> None:
-        await self._set_goals(min_soc=parse_soc(payload, "min_soc"))
+        soc = parse_soc(payload, "min_soc")
+        check_soc_order(soc, self.goal_state.goals.limit_soc, "min_soc")
+        await self._set_goals(min_soc=soc)
 
     async def _on_limit_soc(self, payload: bytes) -> None:
-        await self._set_goals(limit_soc=parse_soc(payload, "limit_soc"))
+        soc = parse_soc(payload, "limit_soc")
+        check_soc_order(self.goal_state.goals.min_soc, soc, "limit_soc")
+        await self._set_goals(limit_soc=soc)
 
     async def _on_plan(self, payload: bytes) -> None:
         await self._set_goals(plan=parse_plan(payload))
@@ -250,8 +251,6 @@ class ControllerService(Service):
 
     async def _set_goals(self, **changes: Any) -> None:
         goals = replace(self.goal_state.goals, **changes)
-        if goals.min_soc is not None and goals.limit_soc is not None and goals.limit_soc < goals.min_soc:
-            raise CommandError(f"limit_soc {goals.limit_soc} is below min_soc {goals.min_soc}")
         self.goal_state = replace(self.goal_state, goals=goals, plan_charging=False)
         self.log.info("goals %s", " ".join(f"{k}={v}" for k, v in changes.items()))
         await self._publish_state()

@@ -8,14 +8,12 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
 from pvcontrol.metrics import ERRORS
 from pvcontrol.models import ForecastData, ForecastPeriod, MeterData
-from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import ForecastSettings, public_config
+from pvcontrol.service import ConfiguredService, sleep_or_stop
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from services.forecast import metrics, periods
@@ -23,6 +21,7 @@ from services.forecast.clearsky import ClearSky
 from services.forecast.clock import midnight, zone
 from services.forecast.device import ForecastSource
 from services.forecast.nowcast import Nowcast
+from services.forecast.settings import ForecastSettings
 from services.forecast.solar import sun_times
 
 CLEAR_SKY = "ClearSky"
@@ -30,7 +29,7 @@ METER_FRESH = 60.0  # s; an older (or future) meter reading is not compared with
 MIN_FORECAST_SHARE = 0.05  # of the roof's kWp: below it the nowcast does not compare (dawn, dusk)
 
 
-class ForecastService(Service):
+class ForecastService(ConfiguredService[ForecastSettings]):
     name = "forecast"
 
     def __init__(
@@ -41,8 +40,7 @@ class ForecastService(Service):
         topics: Topics,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
         self.source = source
         self.clock = clock
         self.tz = zone(config.timezone)
@@ -60,9 +58,6 @@ class ForecastService(Service):
             config.nowcast_window, config.nowcast_min, config.nowcast_max, minimum
         )
         self.link.on(topics.state("meter"), self._on_meter_state)
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
 
     @property
     def fallback(self) -> bool:

@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 from pvcontrol.models import ForecastData
-from pvcontrol.settings import load_settings
+from pvcontrol_app.settings import load_settings
 from services.forecast.clock import midnight, zone
 from tests.fakes.forecastsolar import FakeForecastSolar
 from tests.fakes.http import FakeHttpDevice, Fault

@@ -80,6 +80,38 @@ describe('GoalsCard', () => {
     expect(el.querySelector('[data-testid=plan-warning]')).toBeNull();
   });
 
+  it("shows the plan's grid slots and estimated cost in the tariff's currency", async () => {
+    const start = new Date(2026, 10, 28, 2, 0).getTime() / 1000;
+    await show(
+      makeDoc({
+        controller: {
+          plan: {
+            soc: 80,
+            time: '07:00',
+            days: [],
+            slots: [
+              { start, end: start + 3600, grid_price: 0.21 },
+              { start: start + 7200, end: start + 9000, grid_price: 0.18 },
+            ],
+            cost_estimate: 1.9,
+          },
+        },
+        tariff: { ts: start, error: 0, source: 'Tibber', currency: 'EUR', periods: [] },
+      }),
+    );
+    const slots = [...el.querySelectorAll('.plan-slot')].map((s) => s.textContent?.trim());
+    expect(slots).toEqual([
+      expect.stringMatching(/02:00–03:00 @ 0\.210 €\/kWh$/),
+      expect.stringMatching(/04:00–04:30 @ 0\.180 €\/kWh$/),
+    ]);
+    expect(text('[data-testid=plan-cost]')).toBe('estimated cost 1.90 €');
+  });
+
+  it('shows no slots without them', async () => {
+    await show(makeDoc({ controller: { plan: { soc: 80, time: '07:00', days: [] } } }));
+    expect(el.querySelector('[data-testid=plan-slots]')).toBeNull();
+  });
+
   it('warns when the plan cannot be met', async () => {
     await show(
       makeDoc({ controller: { plan: { soc: 90, time: '06:00', days: [], achievable: false } } }),

@@ -89,7 +89,9 @@ export class GoalsCard {
   protected readonly minChoices = computed(() => withValue(MIN_SOC_CHOICES, this.minSoc()));
   protected readonly limitChoices = computed(() => withValue(LIMIT_SOC_CHOICES, this.limitSoc()));
   protected readonly soc = computed(() => socText(this.controller()));
-  protected readonly plan = computed(() => planView(this.controller()?.plan, this.now()));
+  protected readonly plan = computed(() =>
+    planView(this.controller()?.plan, this.now(), this.svc.state()?.tariff?.currency ?? null),
+  );
 
   /** The plan being edited (initialised from the reported one). */
   protected readonly planSoc = signal(80);

@@ -1,4 +1,5 @@
-import { clockText, planDaysText, planView, samePlan, socText, validTime } from './goals-view';
+import { clockText } from './clock';
+import { planDaysText, planView, samePlan, slotsText, socText, validTime } from './goals-view';
 import { makeDoc } from './testing';
 
 describe('goals view functions', () => {
@@ -42,12 +43,38 @@ describe('goals view functions', () => {
       title: '80 % by 07:00, once',
       projection: 'needs 12.3 kWh · grid from Sat 04:30 · finishes Sat 06:10',
       warning: null,
+      slots: [],
+      cost: null,
     });
     const late = { ...plan, projected_finish: at(28, 8, 15), achievable: false };
     expect(planView(late, noon)?.warning).toBe(
       'Cannot be met: 80 % by 07:00 is out of reach (full power finishes Sat 08:15)',
     );
     expect(planView(null, noon)).toBeNull();
+  });
+
+  it("lists the plan's grid slots, neighbouring ones as one range, and its estimated cost", () => {
+    const slot = (day: number, h: number, m: number, minutes: number, price: number | null) => ({
+      start: at(day, h, m),
+      end: at(day, h, m) + minutes * 60,
+      grid_price: price,
+    });
+    const slots = [
+      slot(28, 4, 15, 60, 0.25), // given out of order: shown in order
+      slot(28, 2, 0, 60, 0.2),
+      slot(28, 3, 0, 60, 0.2), // 03:00-04:00, same price as 02:00: one range at 0.200
+      slot(28, 5, 15, 30, 0.3), // 04:15-05:45 at two prices: the mean over the time, "avg"
+      slot(27, 13, 0, 15, -0.05), // today: no weekday
+    ];
+    expect(slotsText(slots, noon, 'EUR')).toEqual([
+      '13:00–13:15 @ -0.050 €/kWh',
+      'Sat 02:00–04:00 @ 0.200 €/kWh',
+      'Sat 04:15–05:45 @ avg 0.267 €/kWh',
+    ]);
+    expect(slotsText([slot(27, 14, 0, 60, null)], noon, 'EUR')).toEqual(['14:00–15:00']);
+    const plan = { soc: 80, time: '07:00', days: [], slots, cost_estimate: 2.345 };
+    expect(planView(plan, noon, 'GBP')?.cost).toBe('estimated cost 2.35 £');
+    expect(planView({ ...plan, cost_estimate: null }, noon)?.cost).toBeNull();
   });
 
   it('compares plans as set, whatever the order of the days', () => {

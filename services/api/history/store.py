@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from services.history.sessions import Session
+from services.api.history.pricing import Priced
+from services.api.history.sessions import Session
 
 # Migration i brings the file from user_version i to i + 1. Append, never edit.
 MIGRATIONS: Sequence[str] = (
@@ -55,12 +56,21 @@ MIGRATIONS: Sequence[str] = (
         WHERE abs(energy_wh) > 1e12 OR abs(pv_wh) > 1e12 OR abs(battery_wh) > 1e12 OR abs(grid_wh) > 1e12;
     UPDATE sessions SET peak_power_w = 0 WHERE abs(peak_power_w) > 1e12;
     """,
+    # The part of a session's energy priced at its minutes' tariff (services/api/history/pricing.py); the
+    # sessions before it have none, so their cost stays that of the flat prices.
+    """
+    ALTER TABLE sessions ADD COLUMN priced_cost REAL NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN priced_grid_wh REAL NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN priced_solar_wh REAL NOT NULL DEFAULT 0;
+    """,
 )
 
 SESSION_COLUMNS = (
     "id, started_at, ended_at, updated_at, energy_wh, pv_wh, battery_wh, grid_wh, peak_power_w, phases, "
-    "soc_start, soc_end, last_charged_energy, last_total_energy, end_estimated"
+    "soc_start, soc_end, last_charged_energy, last_total_energy, end_estimated, priced_cost, priced_grid_wh, "
+    "priced_solar_wh"
 )
+PRICED_KEYS = ("priced_cost", "priced_grid_wh", "priced_solar_wh")
 # SQLite's own verdict that the file is damaged; every other error (locked, read-only, disk full, I/O,
 # permissions) says nothing about the file and may pass.
 CORRUPTION = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
@@ -181,19 +191,23 @@ class HistoryStore:
             session.last_charged_energy,
             session.last_total_energy,
             int(session.end_estimated),
+            session.priced.cost,
+            session.priced.grid_wh,
+            session.priced.solar_wh,
         )
         with _transaction(self._db):
             if session.id is None:
                 cursor = self._db.execute(
                     f"INSERT INTO sessions ({SESSION_COLUMNS.removeprefix('id, ')}) "  # noqa: S608 - constants
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"VALUES ({', '.join('?' * len(values))})",
                     values,
                 )
                 return _with_id(session, cursor.lastrowid)
             self._db.execute(
                 "UPDATE sessions SET started_at=?, ended_at=?, updated_at=?, energy_wh=?, pv_wh=?, "
                 "battery_wh=?, grid_wh=?, peak_power_w=?, phases=?, soc_start=?, soc_end=?, "
-                "last_charged_energy=?, last_total_energy=?, end_estimated=? WHERE id=?",
+                "last_charged_energy=?, last_total_energy=?, end_estimated=?, priced_cost=?, "
+                "priced_grid_wh=?, priced_solar_wh=? WHERE id=?",
                 (*values, session.id),
             )
         return session
@@ -224,21 +238,23 @@ class HistoryStore:
         return int(self._db.execute(query, args).fetchone()[0])
 
     def monthly_totals(self) -> list[dict[str, Any]]:
-        """Energy by source per calendar month (local time), newest first."""
+        """Energy by source (and its priced part) per calendar month (local time), newest first."""
         rows = self._db.execute(
             "SELECT strftime('%Y-%m', started_at, 'unixepoch', 'localtime') AS month, COUNT(*), "
-            "SUM(energy_wh), SUM(pv_wh), SUM(battery_wh), SUM(grid_wh) "
+            "SUM(energy_wh), SUM(pv_wh), SUM(battery_wh), SUM(grid_wh), "
+            "SUM(priced_cost), SUM(priced_grid_wh), SUM(priced_solar_wh) "
             "FROM sessions GROUP BY month ORDER BY month DESC"
         ).fetchall()
-        keys = ("month", "sessions", "energy_wh", "pv_wh", "battery_wh", "grid_wh")
+        keys = ("month", "sessions", "energy_wh", "pv_wh", "battery_wh", "grid_wh", *PRICED_KEYS)
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def totals(self) -> dict[str, float]:
         row = self._db.execute(
-            "SELECT SUM(energy_wh), SUM(pv_wh), SUM(battery_wh), SUM(grid_wh) FROM sessions"
+            "SELECT SUM(energy_wh), SUM(pv_wh), SUM(battery_wh), SUM(grid_wh), "
+            "SUM(priced_cost), SUM(priced_grid_wh), SUM(priced_solar_wh) FROM sessions"
         )
-        energy, pv, battery, grid = row.fetchone()
-        return {"energy": energy or 0.0, "pv": pv or 0.0, "battery": battery or 0.0, "grid": grid or 0.0}
+        keys = ("energy", "pv", "battery", "grid", *PRICED_KEYS)
+        return {key: value or 0.0 for key, value in zip(keys, row.fetchone(), strict=True)}
 
     # --- power history -----------------------------------------------------------------------------
 
@@ -287,9 +303,15 @@ def _period(since: float | None, until: float | None) -> tuple[str, tuple[float,
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
 
 
+def priced(sums: dict[str, Any]) -> Priced:
+    """The priced part of a month's or all sessions' sums (`monthly_totals`, `totals`)."""
+    cost, grid, solar = (sums[key] or 0.0 for key in PRICED_KEYS)
+    return Priced(cost, grid, solar)
+
+
 def _session(row: tuple[Any, ...]) -> Session:
     (id_, started, ended, updated, energy, pv, battery, grid, peak, phases, soc_start, soc_end, *counts) = row
-    last_charged, last_total, estimated = counts
+    last_charged, last_total, estimated, priced_cost, priced_grid, priced_solar = counts
     return Session(
         id=id_,
         started_at=started,
@@ -306,6 +328,7 @@ def _session(row: tuple[Any, ...]) -> Session:
         last_charged_energy=last_charged,
         last_total_energy=last_total,
         end_estimated=bool(estimated),
+        priced=Priced(priced_cost, priced_grid, priced_solar),
     )
 
 

@@ -3,11 +3,12 @@
 It already receives every state document, and it serves the REST that reads the file, so one process
 writes it. The open session is saved at its start and end and at most every `SAVE_INTERVAL` in between;
 it carries the wallbox's energy counters, so after a restart (even `kill -9`) the next wallbox state
-accounts for everything charged meanwhile (`services/history/resume.py` says what can and cannot be
+accounts for everything charged meanwhile (`services/api/history/resume.py` says what can and cannot be
 recovered). A file that cannot be opened now (locked, read-only, disk full) is retried with backoff and
 the outage is handled like a restart; only a corrupt one may be set aside. Readings that cannot be true
 (`pvcontrol.plausibility`, and counters no charger can produce) are ignored, one log line at the start
-and end of a run of them.
+and end of a run of them. Energy is priced at the prices of the minutes it was charged in, from the
+last valid `P/tariff/state` (`services/api/history/pricing.py`).
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import Counter
 
-from pvcontrol.models import CarData, MeterData, SessionTotals, StateDocument, WallboxData
+from pvcontrol.models import CarData, MeterData, SessionTotals, StateDocument, TariffData, WallboxData
 from pvcontrol.plausibility import problem
-from pvcontrol.settings import HistorySettings
-from services.history.counters import counter_problem
-from services.history.resume import resume
-from services.history.samples import MinuteAverages
-from services.history.sessions import Session, Tariff, rise_problem, step
-from services.history.store import HistoryError, HistoryStore, PowerSample
+from services.api.history.counters import counter_problem
+from services.api.history.pricing import price_step, tariff_problem
+from services.api.history.resume import resume
+from services.api.history.samples import MinuteAverages
+from services.api.history.sessions import Session, Tariff, rise_problem, step
+from services.api.history.store import HistoryError, HistoryStore, PowerSample, priced
+from services.api.settings import HistorySettings
 
 FILE_NAME = "pvcontrol-history.sqlite"
 SAVE_INTERVAL = 30.0  # s between saves of the open session
@@ -78,6 +81,7 @@ class History:
         self._resuming = False  # the session came from the file: the next wallbox state tells what happened
         self._meter: MeterData | None = None
         self._car: CarData | None = None
+        self.prices: TariffData | None = None  # the last valid P/tariff/state
         self._averages = MinuteAverages()
         self._saved_at = 0.0
         self._pruned_at = 0.0
@@ -172,6 +176,13 @@ class History:
         if self._plausible("car", state):
             self._car = state
 
+    def tariff_state(self, state: TariffData) -> None:
+        """Keep the newest valid prices; an invalid document leaves the ones before it in force."""
+        reason = problem(state, self.wall_clock()) or tariff_problem(state)
+        self._report("tariff", reason)
+        if reason is None:
+            self.prices = state
+
     def wallbox(self, state: WallboxData) -> bool:
         """Fold one wallbox state in; True when a session started or ended with it."""
         if state.error or not self._plausible("wallbox", state):
@@ -192,6 +203,8 @@ class History:
         else:
             self._report("wallbox energy", rise_problem(before, state, state.ts))
             after = step(before, state, self._meter, self._car, state.ts)
+            if after is not None:
+                after = self._priced(before, after)
         if after is None:
             self.session = None
             return ended is not None
@@ -205,6 +218,16 @@ class History:
         if after.ended_at is not None:
             self._ended(after)
         return boundary
+
+    def _priced(self, before: Session | None, after: Session) -> Session:
+        """`after` with the energy of this step priced at the tariff of the minutes it spans."""
+        same_session = before is not None and before.open and before.started_at == after.started_at
+        base = before if same_session else None
+        grid = after.grid_wh - (base.grid_wh if base else 0.0)
+        solar = after.pv_wh + after.battery_wh - (base.pv_wh + base.battery_wh if base else 0.0)
+        start = base.updated_at if base else after.started_at
+        step_priced = price_step(grid, solar, start, after.updated_at, self.prices)
+        return replace(after, priced=after.priced + step_priced)
 
     def _ended(self, session: Session) -> None:
         self.log.info(
@@ -301,7 +324,7 @@ class History:
         live = self.session
         return live if live is not None and stored.id is not None and live.id == stored.id else stored
 
-    def monthly_totals(self) -> list[dict[str, float | int | str]]:
+    def monthly_totals(self) -> list[dict[str, Any]]:
         store = self._readable()
         try:
             return store.monthly_totals()
@@ -324,6 +347,7 @@ class History:
             pv_wh=sums["pv"],
             battery_wh=sums["battery"],
             grid_wh=sums["grid"],
+            priced=priced(sums),
         )
         return SessionTotals(
             count=count,
