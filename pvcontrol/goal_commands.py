@@ -105,8 +105,8 @@ def check_price_limit(text: str) -> float:
     value = float(text)
     if abs(value) > MAX_PRICE_LIMIT:
         raise CommandError(
-            f"invalid price limit {value}, expected at most {MAX_PRICE_LIMIT:g} per kWh either way"
-            " (a price per kWh such as 0.25, not cents)"
+            f"invalid price limit {value}: a price per kWh from -{MAX_PRICE_LIMIT:g} to {MAX_PRICE_LIMIT:g}"
+            " such as 0.25, not cents"
         )
     return value
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from pvcontrol.commands import CommandError
-from pvcontrol.goal_commands import check_soc_order, parse_plan, plan_json, plan_setting
+from pvcontrol.goal_commands import check_soc_order, parse_plan, parse_price_limit, plan_json, plan_setting
 from pvcontrol.topics import ServiceName
 from services.api.app import Gateway, create_app
 from services.api.commands import SETTINGS
@@ -28,6 +28,7 @@ VALID = {
     "controller/min_soc": ("0", "0"),
     "controller/limit_soc": ("80", "80"),
     "controller/plan": ('{"days": ["sun", "mon"], "time": "06:30", "soc": 70}', ""),
+    "controller/price_limit": ("0.125", "0.125"),
     "controller/wallbox/car_status": ("2", "2"),
 }
 
@@ -85,6 +86,12 @@ def test_every_row_is_a_put_that_publishes_its_command() -> None:
             "50",
             lambda: check_soc_order(60, 50, "limit_soc"),
             "limit 50 % is below the minimum of 60 %",
+        ),
+        (
+            "controller/price_limit",
+            "25",
+            lambda: parse_price_limit(b"25"),
+            "invalid price limit 25.0: a price per kWh from -10 to 10 such as 0.25, not cents",
         ),
         (
             "controller/plan",
