@@ -24,7 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.day import SKIES, STEP, build_day, clear_sky_pv
-from bench.plant import HOURS, START, RunOptions, run_day
+from bench.plant import START, RunOptions, run_day
+from bench.plant_devices import HOURS
 from pvcontrol.models import ChargeMode
 from services.controller.goal_control import GoalState
 from services.controller.goals import Goals, Plan
