@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.day import SKIES, STEP, Day, build_day, clear_sky_pv
 from bench.forecast import ForecastFeed
-from bench.plant import HOURS, START, Run, RunOptions, run_day
+from bench.plant import START, Run, RunOptions, run_day
+from bench.plant_devices import HOURS
 from bench.prices import CURVES, FEED_IN, TariffFeed
 from pvcontrol.models import ChargeMode
 from services.controller.goal_control import GoalState

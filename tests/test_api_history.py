@@ -22,7 +22,7 @@ from pvcontrol.broker import BrokerAddress
 from pvcontrol.topics import Topics
 from pvcontrol_app.cli import build
 from pvcontrol_app.settings import load_settings
-from services.api.history.recorder import FILE_NAME
+from services.api.history.file import FILE_NAME
 from services.api.history.store import HistoryStore, PowerSample
 from services.api.service import ApiService
 from tests.helpers import (

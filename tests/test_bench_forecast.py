@@ -12,7 +12,8 @@ pytest.importorskip("pvlib")  # the bench extra
 
 from bench.day import STEPS, Day
 from bench.forecast import HOUR_STEPS, PERIOD, ForecastFeed
-from bench.plant import BatterySpec, run_day, steady_battery
+from bench.plant import run_day, steady_battery
+from bench.plant_devices import BatterySpec
 from pvcontrol.models import ForecastData
 from services.controller.settings import ControllerSettings
 

@@ -23,7 +23,8 @@ import pytest
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import TariffData
 from pvcontrol.topics import Topics
-from services.api.discovery import GRID_PRICE, PLAN_COST, documents, node_id
+from services.api.discovery import documents, node_id
+from services.api.discovery_entities import GRID_PRICE, PLAN_COST
 from services.api.picture import live_tariff
 from services.api.service import ApiService
 from services.api.settings import ApiSettings, HistorySettings

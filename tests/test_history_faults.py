@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from pvcontrol.models import CarStatus, MeterData, WallboxData
-from services.api.history.recorder import FILE_NAME, History, HistoryUnavailable
+from services.api.history.file import FILE_NAME, HistoryUnavailable
+from services.api.history.recorder import History
 from services.api.history.sessions import Session
 from services.api.history.store import HistoryStore
 from services.api.settings import HistorySettings

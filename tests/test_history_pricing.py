@@ -12,8 +12,9 @@ import pytest
 from pvcontrol.models import CarStatus, MeterData, TariffData, TariffPeriod, WallboxData
 from services.api.history.pricing import NOTHING_PRICED, Priced, cost_with, price_step, tariff_problem
 from services.api.history.recorder import History
+from services.api.history.schema import MIGRATIONS
 from services.api.history.sessions import Session, Tariff
-from services.api.history.store import MIGRATIONS, HistoryStore
+from services.api.history.store import HistoryStore
 from services.api.settings import HistorySettings
 
 HOUR = 3600.0

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
-from services.api.history.recorder import History, HistoryUnavailable
+from services.api.history.file import HistoryUnavailable
+from services.api.history.recorder import History
 from services.api.history.sessions import Session, Tariff
 from services.api.history.store import PRICED_KEYS, priced
 
