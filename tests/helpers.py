@@ -258,6 +258,32 @@ def retained_discovery_documents(broker: Broker) -> dict[str, bytes]:
         probe.stop()
 
 
+@contextmanager
+def running_gateway(
+    broker: Broker,
+    prefix: str,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[tuple[str, ServiceProcess]]:
+    """`pvcontrol api` on 127.0.0.1 (on a free port unless `port` is given), once it answers its readiness
+    probe: its URL and its process."""
+    port = port or free_port()
+    args = ["api", "--port", str(port), "--host", "127.0.0.1"]
+    with running(args, broker, prefix, log_dir, env) as process:
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
+        yield url, process
+
+
+def stub_ui(directory: Path) -> Path:
+    """A UI build of one page (`index.html` with its `<base href>`) in `directory`/ui, for `api.ui_dir`."""
+    ui = directory / "ui"
+    ui.mkdir(exist_ok=True)
+    (ui / "index.html").write_text('<html><head><base href="/"></head><body>pv-control UI</body></html>')
+    return ui
+
+
 def gateway_ready(url: str) -> bool:
     """The gateway at `url` answers its readiness probe."""
     try:
