@@ -6,39 +6,62 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from prometheus_client import Gauge
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
 from pvcontrol.metrics import ERRORS
-from pvcontrol.service import C, ConfiguredService
+from pvcontrol.service import C, ConfiguredService, sleep_or_stop
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 
 A = TypeVar("A")
 
 
-class WebSourceService(ConfiguredService[C]):
+class WebSource(Protocol):
+    async def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=WebSource)
+
+
+class WebSourceService(ConfiguredService[C], Generic[C, S]):
+    stand_in: ClassVar[str]  # what stands in while the source fails, for the log
+    last_update: ClassVar[Gauge]  # set to when the source last answered
+
     def __init__(
         self,
         config: C,
+        source: S,
         broker: BrokerAddress,
         topics: Topics,
-        *,
+        clock: Callable[[], float],
         source_type: str,
-        stand_in: str,
-        last_update: Gauge,
     ) -> None:
         super().__init__(config, broker, topics)
+        self.source = source
+        self.clock = clock
         self.source_type = source_type
         self.errors = 0  # failed calls in a row
         self.next_fetch = 0.0
-        self.outage = Episode(self.log, f"{source_type} failed; {stand_in}")
-        self._last_update = last_update
+        self.outage = Episode(self.log, f"{source_type} failed; {self.stand_in}")
+
+    @abstractmethod
+    async def step(self) -> float:
+        """Calls the source if it is due and publishes the state; the seconds until the next step."""
+
+    async def main(self, stop: asyncio.Event) -> None:
+        try:
+            await self.broker_connected(stop)
+            while not stop.is_set():
+                await sleep_or_stop(stop, await self.step())
+        finally:
+            await self.source.close()
 
     async def call_source(self, now: float, answer: Awaitable[A], retry_in: float) -> A | None:
         """The source's checked answer, or None when the call failed: then counted, the next call due in
@@ -56,7 +79,7 @@ class WebSourceService(ConfiguredService[C]):
         else:
             self.errors = 0
             self.outage.over()
-            self._last_update.set(now)
+            self.last_update.set(now)
         ERRORS.labels(self.name).set(self.errors)
         return result
 

@@ -25,6 +25,8 @@ import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from pvcontrol.broker import BrokerAddress
+
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
 # For a process to start and answer: on a shared 2-core machine running the tests on several xdist
@@ -94,6 +96,10 @@ class Broker:
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def address(self) -> BrokerAddress:
+        return BrokerAddress(self.host, self.port)
 
 
 @dataclass

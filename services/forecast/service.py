@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
 from pvcontrol.models import ForecastData, ForecastPeriod, MeterData
-from pvcontrol.service import sleep_or_stop
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from pvcontrol.web_source import WebSourceService
@@ -28,8 +27,10 @@ METER_FRESH = 60.0  # s; an older (or future) meter reading is not compared with
 MIN_FORECAST_SHARE = 0.05  # of the roof's kWp: below it the nowcast does not compare (dawn, dusk)
 
 
-class ForecastService(WebSourceService[ForecastSettings]):
+class ForecastService(WebSourceService[ForecastSettings, ForecastSource]):
     name = "forecast"
+    stand_in = "ClearSky stands in"
+    last_update = metrics.LAST_UPDATE
 
     def __init__(
         self,
@@ -39,16 +40,7 @@ class ForecastService(WebSourceService[ForecastSettings]):
         topics: Topics,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(
-            config,
-            broker,
-            topics,
-            source_type=config.type,
-            stand_in="ClearSky stands in",
-            last_update=metrics.LAST_UPDATE,
-        )
-        self.source = source
-        self.clock = clock
+        super().__init__(config, source, broker, topics, clock, config.type)
         self.tz = zone(config.timezone)
         self.clear_sky = source if config.type == CLEAR_SKY else ClearSky(config)
         self.forecast: list[ForecastPeriod] = []  # the source's last good answer
@@ -143,13 +135,7 @@ class ForecastService(WebSourceService[ForecastSettings]):
         await self.publish_state(data)
         return data
 
-    async def main(self, stop: asyncio.Event) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            await self.broker_connected(stop)
-            while not stop.is_set():
-                started = loop.time()
-                await self.update()
-                await sleep_or_stop(stop, self.config.publish_interval - (loop.time() - started))
-        finally:
-            await self.source.close()
+    async def step(self) -> float:
+        started = asyncio.get_running_loop().time()
+        await self.update()
+        return self.config.publish_interval - (asyncio.get_running_loop().time() - started)

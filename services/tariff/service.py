@@ -4,14 +4,12 @@ and its last known prices have run out."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import TariffData, TariffPeriod
-from pvcontrol.service import sleep_or_stop
 from pvcontrol.topics import Topics
 from pvcontrol.web_source import WebSourceService
 from services.forecast.clock import midnight, zone
@@ -22,8 +20,10 @@ FIXED = "Fixed"
 MIN_SLEEP = 0.01  # s; a period boundary is slept past by this much
 
 
-class TariffService(WebSourceService[TariffBase]):
+class TariffService(WebSourceService[TariffBase, TariffSource]):
     name = "tariff"
+    stand_in = "its last known prices, then Fixed, stand in"
+    last_update = metrics.LAST_UPDATE
 
     def __init__(
         self,
@@ -33,16 +33,7 @@ class TariffService(WebSourceService[TariffBase]):
         topics: Topics,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(
-            config,
-            broker,
-            topics,
-            source_type=config.type,
-            stand_in="its last known prices, then Fixed, stand in",
-            last_update=metrics.LAST_UPDATE,
-        )
-        self.source = source
-        self.clock = clock
+        super().__init__(config, source, broker, topics, clock, config.type)
         self.tz = zone(config.timezone)
         self.known: list[TariffPeriod] = []  # the source's last good answer, as paid
         self.currency = config.currency
@@ -99,19 +90,12 @@ class TariffService(WebSourceService[TariffBase]):
         await self.publish_state(data)
         return data
 
-    def _sleep(self, data: TariffData) -> float:
-        """Until the next document is due: the next period's start, the next call, `publish_interval`."""
+    async def step(self) -> float:
+        """Publishes the document; the seconds until the next is due: the next period's start, the next
+        call, `publish_interval`."""
+        data = await self.update()
         now = self.clock()
         due = [self.config.publish_interval, self.next_fetch - now]
         if data.periods:
             due.append(data.periods[0].end - now + MIN_SLEEP)
         return max(min(due), MIN_SLEEP)
-
-    async def main(self, stop: asyncio.Event) -> None:
-        try:
-            await self.broker_connected(stop)
-            while not stop.is_set():
-                data = await self.update()
-                await sleep_or_stop(stop, self._sleep(data))
-        finally:
-            await self.source.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
-from pvcontrol.broker import BrokerAddress
 from pvcontrol.topics import Topics
 from services.forecast.device import ForecastBase
 from services.forecast.registry import FORECASTS
@@ -24,15 +23,7 @@ def settings(**values: Any) -> ForecastBase:
 def forecast_service(
     config: ForecastBase, broker: Broker, prefix: str, clock: Clock
 ) -> AbstractContextManager[ForecastService]:
-    return running(
-        ForecastService(
-            config,
-            FORECASTS.create(config),
-            BrokerAddress(broker.host, broker.port),
-            Topics(prefix),
-            clock=clock,
-        )
-    )
+    return running(ForecastService(config, FORECASTS.create(config), broker.address, Topics(prefix), clock))
 
 
 def samples(service: ForecastService) -> int:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import TariffData
 from pvcontrol.topics import Topics
 from services.tariff.device import TariffBase
@@ -33,15 +32,7 @@ def settings(**values: Any) -> TariffBase:
 def tariff_service(
     config: TariffBase, broker: Broker, prefix: str, clock: Callable[[], float]
 ) -> AbstractContextManager[TariffService]:
-    return running(
-        TariffService(
-            config,
-            TARIFFS.create(config),
-            BrokerAddress(broker.host, broker.port),
-            Topics(prefix),
-            clock=clock,
-        )
-    )
+    return running(TariffService(config, TARIFFS.create(config), broker.address, Topics(prefix), clock))
 
 
 def state(probe: MqttProbe, prefix: str, predicate: Callable[[Any], bool], after: int = 0) -> TariffData:
