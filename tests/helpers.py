@@ -25,6 +25,8 @@ import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from pvcontrol.broker import BrokerAddress
+
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
 # For a process to start and answer: on a shared 2-core machine running the tests on several xdist
@@ -94,6 +96,10 @@ class Broker:
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def address(self) -> BrokerAddress:
+        return BrokerAddress(self.host, self.port)
 
 
 @dataclass
@@ -256,6 +262,32 @@ def retained_discovery_documents(broker: Broker) -> dict[str, bytes]:
         return {m.topic: m.payload for m in probe.messages if m.retain and m.payload}
     finally:
         probe.stop()
+
+
+@contextmanager
+def running_gateway(
+    broker: Broker,
+    prefix: str,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[tuple[str, ServiceProcess]]:
+    """`pvcontrol api` on 127.0.0.1 (on a free port unless `port` is given), once it answers its readiness
+    probe: its URL and its process."""
+    port = port or free_port()
+    args = ["api", "--port", str(port), "--host", "127.0.0.1"]
+    with running(args, broker, prefix, log_dir, env) as process:
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
+        yield url, process
+
+
+def stub_ui(directory: Path) -> Path:
+    """A UI build of one page (`index.html` with its `<base href>`) in `directory`/ui, for `api.ui_dir`."""
+    ui = directory / "ui"
+    ui.mkdir(exist_ok=True)
+    (ui / "index.html").write_text('<html><head><base href="/"></head><body>pv-control UI</body></html>')
+    return ui
 
 
 def gateway_ready(url: str) -> bool:

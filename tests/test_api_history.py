@@ -26,13 +26,10 @@ from services.api.history.file import FILE_NAME
 from services.api.history.store import HistoryStore, PowerSample
 from services.api.service import ApiService
 from tests.helpers import (
-    STARTUP_TIMEOUT,
     Broker,
     MqttProbe,
     ServiceProcess,
-    free_port,
-    gateway_ready,
-    running,
+    running_gateway,
     wait_until,
 )
 
@@ -53,12 +50,8 @@ def gateway(
 def gateway_process(
     broker: Broker, prefix: str, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, ServiceProcess]]:
-    port = port or free_port()
-    args = ["api", "--port", str(port), "--host", "127.0.0.1"]
     env = {"PVC_HISTORY__DATA_DIR": str(data_dir), "PVC_API__UI_DIR": str(data_dir), **(env or {})}
-    with running(args, broker, prefix, data_dir, env) as process:
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
+    with running_gateway(broker, prefix, data_dir, env, port) as (url, process):
         yield url, process
 
 

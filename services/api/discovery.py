@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pvcontrol import __version__
+from pvcontrol.goal_commands import SOC_NONE, SocGoal
 from pvcontrol.models import ChargeMode, Priority, TariffData
 from pvcontrol.topics import ServiceName, Topics
 from services.api.discovery_entities import (
@@ -36,6 +37,7 @@ from services.api.discovery_entities import (
     PRICE_LIMIT_VALUE,
     SENSORS,
     SESSION_SENSORS,
+    SOC_SCALE,
 )
 
 DEFAULT_PREFIX = Topics().prefix
@@ -130,15 +132,16 @@ def _select(names: Naming, object_id: str, name: str, options: list[str]) -> tup
     }
 
 
-def _goal_number(names: Naming, object_id: str, name: str, field: str, unset: int) -> dict[str, Any]:
+def _goal_number(names: Naming, object_id: str, name: str, field: SocGoal) -> dict[str, Any]:
+    unset = SOC_NONE[field]
     return {
         "name": name,
         "unique_id": names.unique_id(object_id),
         "state_topic": names.topics.state("controller"),
         "value_template": f"{{{{ value_json.{field} if value_json.{field} is not none else {unset} }}}}",
         "command_topic": names.topics.command("controller", field),
-        "min": 0,
-        "max": 100,
+        "min": SOC_SCALE[0],
+        "max": SOC_SCALE[1],
         "step": 5,
         "mode": "slider",
         "unit_of_measurement": "%",
@@ -167,8 +170,8 @@ def _price_limit(names: Naming) -> dict[str, Any]:
 def _goals(names: Naming) -> Iterator[tuple[str, dict[str, Any]]]:
     """Minimum and limit as numbers; the plan as JSON text (empty clears it) and its projected finish."""
     topics = names.topics
-    for object_id, name, field, unset in GOAL_NUMBERS:
-        yield names.topic("number", object_id), _goal_number(names, object_id, name, field, unset)
+    for object_id, name, field in GOAL_NUMBERS:
+        yield names.topic("number", object_id), _goal_number(names, object_id, name, field)
     yield names.topic("number", "price_limit"), _price_limit(names)
     yield (
         names.topic("text", "plan"),

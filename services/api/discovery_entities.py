@@ -6,6 +6,7 @@ builds the discovery documents from them.
 
 from __future__ import annotations
 
+from pvcontrol.goal_commands import SOC_RANGE, SocGoal
 from pvcontrol.topics import ServiceName
 
 # object id, name, service, field, unit, device class
@@ -48,11 +49,14 @@ SESSION_SENSORS: tuple[tuple[str, str, str], ...] = (
     ("sessions_energy_battery", "Car energy in sessions from home battery", "battery_wh"),
     ("sessions_energy_grid", "Car energy in sessions from grid", "grid_wh"),
 )
-# The car's goals as numbers: object id, name, field, value when unset (0 = no minimum, 100 = no limit)
-GOAL_NUMBERS: tuple[tuple[str, str, str, int], ...] = (
-    ("min_soc", "Minimum car SOC", "min_soc", 0),
-    ("limit_soc", "Car charge limit", "limit_soc", 100),
+# The car's goals as numbers: object id, name, field (shown as its value for none when unset)
+GOAL_NUMBERS: tuple[tuple[str, str, SocGoal], ...] = (
+    ("min_soc", "Minimum car SOC", "min_soc"),
+    ("limit_soc", "Car charge limit", "limit_soc"),
 )
+# Both goals' sliders span the whole SOC scale in steps of 5, so that the steps land on round values;
+# the controller refuses a value outside the goal's own range (a limit of 0).
+SOC_SCALE = (min(low for low, _ in SOC_RANGE.values()), max(high for _, high in SOC_RANGE.values()))
 
 # The plan as set ({"soc": 80, "time": "07:00", "days": [...]}, the text entity's value and command),
 # its projected finish (a timestamp sensor) and whether it can still be met (an attribute).

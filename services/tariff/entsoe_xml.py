@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime
 from typing import Any
 
 from pvcontrol.device import DeviceError
+from pvcontrol.web_source import zoned_time
 from services.tariff.device import Price
 
 MAX_BYTES = 4_000_000  # a year of 15-minute prices is about 3 MB; two days far less
@@ -60,8 +60,8 @@ def _root(body: bytes) -> Any:
 
 
 def _period(period: Any, filled: bool) -> tuple[float, list[Price]]:
-    start = _time(_text(period, "timeInterval/start"))
-    end = _time(_text(period, "timeInterval/end"))
+    start = zoned_time(_text(period, "timeInterval/start"), "ENTSO-E:")
+    end = zoned_time(_text(period, "timeInterval/end"), "ENTSO-E:")
     match = RESOLUTION.match(_text(period, "resolution") or "")
     if not match or int(match.group(1)) <= 0:
         raise DeviceError(f"ENTSO-E: resolution {_text(period, 'resolution')!r} is not PT<n>M")
@@ -101,16 +101,6 @@ def _finest_first(found: list[tuple[float, list[Price]]]) -> list[Price]:
             if not any(price.start < k.end and k.start < price.end for k in kept):
                 kept.append(price)
     return sorted(kept, key=lambda p: p.start)
-
-
-def _time(text: str | None) -> float:
-    try:
-        moment = datetime.fromisoformat(text or "")
-    except ValueError:
-        raise DeviceError(f"ENTSO-E: {text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise DeviceError(f"ENTSO-E: {text!r} has no time zone")
-    return moment.timestamp()
 
 
 def _local(tag: str) -> str:

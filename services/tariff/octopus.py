@@ -16,6 +16,7 @@ from pydantic import Field
 
 from pvcontrol.device import DeviceError
 from pvcontrol.http_client import JsonHttpClient
+from pvcontrol.web_source import zoned_time
 from services.tariff.device import Price, Prices, TariffBase, TariffSource
 from services.tariff.numbers import number
 
@@ -94,10 +95,4 @@ def parse(answer: Any, currency: str = "GBP") -> Prices:
 def _time(value: Any) -> float:
     if value is None:
         raise DeviceError("Octopus: a rate without valid_from/valid_to is not an Agile rate")
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DeviceError(f"Octopus: {value!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise DeviceError(f"Octopus: {value!r} has no time zone")
-    return moment.timestamp()
+    return zoned_time(value, "Octopus:")

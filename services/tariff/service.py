@@ -4,19 +4,14 @@ and its last known prices have run out."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.device import DeviceError
-from pvcontrol.metrics import ERRORS
 from pvcontrol.models import TariffData, TariffPeriod
-from pvcontrol.service import ConfiguredService, sleep_or_stop
-from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
+from pvcontrol.web_source import WebSourceService
 from services.forecast.clock import midnight, zone
 from services.tariff import metrics, prices
 from services.tariff.device import Prices, TariffBase, TariffSource
@@ -25,8 +20,10 @@ FIXED = "Fixed"
 MIN_SLEEP = 0.01  # s; a period boundary is slept past by this much
 
 
-class TariffService(ConfiguredService[TariffBase]):
+class TariffService(WebSourceService[TariffBase, TariffSource]):
     name = "tariff"
+    stand_in = "its last known prices, then Fixed, stand in"
+    last_update = metrics.LAST_UPDATE
 
     def __init__(
         self,
@@ -36,35 +33,22 @@ class TariffService(ConfiguredService[TariffBase]):
         topics: Topics,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(config, broker, topics)
-        self.source = source
-        self.clock = clock
+        super().__init__(config, source, broker, topics, clock, config.type)
         self.tz = zone(config.timezone)
         self.known: list[TariffPeriod] = []  # the source's last good answer, as paid
         self.currency = config.currency
-        self.errors = 0
-        self.next_fetch = 0.0
-        self.outage = Episode(self.log, f"{config.type} failed; its last known prices, then Fixed, stand in")
 
     async def _fetch(self, now: float) -> None:
-        try:
-            answer = prices.checked(await self.source.fetch(now), now)
-        except Exception as e:  # an answer nobody foresaw is still only a failed call
-            self.errors += 1
-            self.next_fetch = now + min(self.config.retry_interval, self.config.poll_interval)
-            reason = str(e) if isinstance(e, DeviceError) else f"{type(e).__name__}: {e}"
-            self.outage.seen(reason, exc_info=not isinstance(e, DeviceError))
-            error = {"ts": now, "topic": "", "payload": "", "error": f"{self.config.type} failed: {reason}"}
-            await self.link.publish_command(self.topics.error(self.name), json.dumps(error))
-        else:
-            self.errors = 0
+        retry_in = min(self.config.retry_interval, self.config.poll_interval)
+        answer = await self.call_source(now, self._checked(now), retry_in)
+        if answer is not None:
             self.known = self._paid(answer)
             self.currency = answer.currency
             # and at the latest when the prices run out: a source that works never leaves them empty
             self.next_fetch = min(now + self._poll_delay(now), self.known[-1].end)
-            self.outage.over()
-            metrics.LAST_UPDATE.set(now)
-        ERRORS.labels(self.name).set(self.errors)
+
+    async def _checked(self, now: float) -> Prices:
+        return prices.checked(await self.source.fetch(now), now)
 
     def _paid(self, answer: Prices) -> list[TariffPeriod]:
         c = self.config
@@ -106,24 +90,12 @@ class TariffService(ConfiguredService[TariffBase]):
         await self.publish_state(data)
         return data
 
-    def _sleep(self, data: TariffData) -> float:
-        """Until the next document is due: the next period's start, the next call, `publish_interval`."""
+    async def step(self) -> float:
+        """Publishes the document; the seconds until the next is due: the next period's start, the next
+        call, `publish_interval`."""
+        data = await self.update()
         now = self.clock()
         due = [self.config.publish_interval, self.next_fetch - now]
         if data.periods:
             due.append(data.periods[0].end - now + MIN_SLEEP)
         return max(min(due), MIN_SLEEP)
-
-    async def main(self, stop: asyncio.Event) -> None:
-        try:
-            # A failed first call's message on the error topic is live, not queued: sent before the broker
-            # connection is up it would be lost, so the first call waits for it.
-            waiters = [asyncio.ensure_future(e.wait()) for e in (self.link.connected, stop)]
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
-            while not stop.is_set():
-                data = await self.update()
-                await sleep_or_stop(stop, self._sleep(data))
-        finally:
-            await self.source.close()

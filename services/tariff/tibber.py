@@ -8,13 +8,13 @@ subscription.
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import SecretStr
 
 from pvcontrol.device import DeviceError
 from pvcontrol.http_client import JsonHttpClient
+from pvcontrol.web_source import zoned_time
 from services.tariff.device import Price, Prices, TariffBase, TariffSource
 from services.tariff.numbers import number
 
@@ -88,16 +88,11 @@ def parse(answer: Any, home_id: str | None, step: float) -> Prices:
 def _point(item: Any) -> tuple[float, float, str]:
     if not isinstance(item, dict):
         raise DeviceError("Tibber: a price is not an object")
-    try:
-        start = datetime.fromisoformat(str(item.get("startsAt")))
-    except ValueError:
-        raise DeviceError(f"Tibber: startsAt {item.get('startsAt')!r} is not an ISO 8601 time") from None
-    if start.tzinfo is None:
-        raise DeviceError(f"Tibber: startsAt {item.get('startsAt')!r} has no time zone")
+    start = zoned_time(item.get("startsAt"), "Tibber: startsAt")
     currency = item.get("currency")
     if not isinstance(currency, str) or len(currency) != 3:
         raise DeviceError(f"Tibber: currency {currency!r} is not a currency code")
-    return start.timestamp(), number(item.get("total"), "Tibber total"), currency.upper()
+    return start, number(item.get("total"), "Tibber total"), currency.upper()
 
 
 def _path(value: Any, *keys: str) -> Any:

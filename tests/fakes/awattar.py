@@ -6,26 +6,13 @@ to the end of today (Berlin) until `publish_tomorrow()` (at about 13:00 in the r
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
-from tests.fakes.day_ahead import eur_per_mwh, midnight
-from tests.fakes.http import FakeHttpDevice, Reply, Request, run_cli
+from tests.fakes.day_ahead import DayAheadFake, eur_per_mwh, midnight
+from tests.fakes.http import Reply, Request, run_cli
 
 HOUR_MS = 3_600_000
 
 
-class FakeAwattar(FakeHttpDevice):
-    def __init__(self, clock: Callable[[], float] = time.time, port: int = 0) -> None:
-        super().__init__(port)
-        self.clock = clock
-        self.tomorrow = False
-        self.override: object = None  # an answer to send instead (bad shapes)
-
-    def publish_tomorrow(self) -> None:
-        with self.lock:
-            self.tomorrow = True
-
+class FakeAwattar(DayAheadFake):
     def known_until(self) -> float:
         return midnight(self.clock(), days=2 if self.tomorrow else 1)
 

@@ -4,8 +4,12 @@ little dearer, so a refreshed answer differs from the last."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from tests.fakes.http import FakeHttpDevice
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LONDON = ZoneInfo("Europe/London")
@@ -28,3 +32,18 @@ def eur_per_mwh(ts: float) -> float:
 def midnight(ts: float, tz: ZoneInfo = BERLIN, days: int = 0) -> float:
     day = datetime.fromtimestamp(ts, tz).date() + timedelta(days=days)
     return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+
+
+class DayAheadFake(FakeHttpDevice):
+    """A day-ahead price source: today's prices until `publish_tomorrow()`, `override` sent instead of the
+    answer when set (bad shapes)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, port: int = 0) -> None:
+        super().__init__(port)
+        self.clock = clock
+        self.tomorrow = False
+        self.override: object = None
+
+    def publish_tomorrow(self) -> None:
+        with self.lock:
+            self.tomorrow = True

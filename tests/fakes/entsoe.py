@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from tests.fakes.day_ahead import eur_per_mwh, midnight
-from tests.fakes.http import FakeHttpDevice, Reply, Request, run_cli
+from tests.fakes.day_ahead import DayAheadFake, eur_per_mwh, midnight
+from tests.fakes.http import Reply, Request, run_cli
 
 TOKEN = "entsoe-test-token"
 DE_LU = "10Y1001A1001A82H"
@@ -39,17 +39,11 @@ def acknowledgement(code: str, text: str) -> bytes:
     ).encode()
 
 
-class FakeEntsoe(FakeHttpDevice):
+class FakeEntsoe(DayAheadFake):
     def __init__(self, clock: Callable[[], float] = time.time, port: int = 0, resolution: int = 60) -> None:
-        super().__init__(port)
-        self.clock = clock
+        super().__init__(clock, port)
         self.resolution = resolution  # minutes
-        self.tomorrow = False
         self.override: bytes | None = None
-
-    def publish_tomorrow(self) -> None:
-        with self.lock:
-            self.tomorrow = True
 
     def respond(self, request: Request) -> Reply:
         if request.path != "/api":

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.fakes.day_ahead import LONDON, eur_per_mwh, midnight
-from tests.fakes.http import FakeHttpDevice, Reply, Request, run_cli
+from tests.fakes.day_ahead import LONDON, DayAheadFake, eur_per_mwh, midnight
+from tests.fakes.http import Reply, Request, run_cli
 
 PRODUCT = "AGILE-24-10-01"
 TARIFF = "E-1R-AGILE-24-10-01-C"
@@ -29,17 +29,10 @@ def pence_exc_vat(ts: float) -> float:
     return round(eur_per_mwh(ts) / 10 * 0.85 + 12.0, 4)  # the Agile formula's shape: spot x 0.85-ish + fees
 
 
-class FakeOctopus(FakeHttpDevice):
+class FakeOctopus(DayAheadFake):
     def __init__(self, clock: Callable[[], float] = time.time, port: int = 0, page_size: int = 1500) -> None:
-        super().__init__(port)
-        self.clock = clock
+        super().__init__(clock, port)
         self.max_page_size = page_size
-        self.tomorrow = False
-        self.override: object = None
-
-    def publish_tomorrow(self) -> None:
-        with self.lock:
-            self.tomorrow = True
 
     def respond(self, request: Request) -> Reply:
         path = f"/v1/products/{PRODUCT}/electricity-tariffs/{TARIFF}/standard-unit-rates/"

@@ -7,13 +7,11 @@ QUARTER_HOURLY)` gives 15-minute prices; a bad token is HTTP 401 with GraphQL `e
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tests.fakes.day_ahead import BERLIN, eur_per_mwh, midnight
-from tests.fakes.http import FakeHttpDevice, Reply, Request, run_cli
+from tests.fakes.day_ahead import BERLIN, DayAheadFake, eur_per_mwh, midnight
+from tests.fakes.http import Reply, Request, run_cli
 
 TOKEN = "tibber-test-token"
 HOME_ID = "96a14971-525a-4420-aae9-e5aedaa129ff"
@@ -24,17 +22,7 @@ def total(ts: float) -> float:
     return round((eur_per_mwh(ts) / 1000 + GRID_FEE) * 1.19, 4)
 
 
-class FakeTibber(FakeHttpDevice):
-    def __init__(self, clock: Callable[[], float] = time.time, port: int = 0) -> None:
-        super().__init__(port)
-        self.clock = clock
-        self.tomorrow = False
-        self.override: object = None
-
-    def publish_tomorrow(self) -> None:
-        with self.lock:
-            self.tomorrow = True
-
+class FakeTibber(DayAheadFake):
     def respond(self, request: Request) -> Reply:
         if request.path != "/v1-beta/gql" or request.method != "POST":
             return Reply({"errors": [{"message": "Not found"}]}, 404)

@@ -21,7 +21,7 @@ from tests.fakes.entsoe import FakeEntsoe
 from tests.fakes.http import Request
 from tests.fakes.octopus import FakeOctopus, pence_inc_vat
 from tests.fakes.tibber import HOME_ID, TOKEN, FakeTibber, total
-from tests.tariff.harness import NOON
+from tests.source_harness import NOON
 
 BERLIN = zone("Europe/Berlin")
 HOUR = 3600.0

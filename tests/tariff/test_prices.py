@@ -24,7 +24,8 @@ from services.tariff.device import Price, Prices, TariffBase
 from services.tariff.registry import TARIFFS
 from services.tariff.service import TariffService
 from tests.fakes.awattar import FakeAwattar
-from tests.tariff.harness import NOON, Clock, settings
+from tests.source_harness import NOON, Clock
+from tests.tariff.harness import settings
 
 BERLIN = zone("Europe/Berlin")
 HOUR = 3600.0

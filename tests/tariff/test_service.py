@@ -9,12 +9,13 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from pvcontrol.models import TariffData
 from services.forecast.clock import midnight, zone
 from tests.fakes import entsoe, octopus, tibber
 from tests.fakes.awattar import FakeAwattar
@@ -24,7 +25,15 @@ from tests.fakes.http import FakeHttpDevice, Fault
 from tests.fakes.octopus import FakeOctopus
 from tests.fakes.tibber import FakeTibber
 from tests.helpers import Broker, MqttProbe
-from tests.tariff.harness import NOON, Clock, settings, state, tariff_service
+from tests.source_harness import (
+    NOON,
+    Clock,
+    counted_one_by_one,
+    each_bad_answer_fails,
+    retained_state_and_config,
+    source_fixtures,
+)
+from tests.tariff.harness import settings, state, tariff_service
 
 BERLIN = zone("Europe/Berlin")
 MARKUP, VAT = 0.12, 0.19
@@ -78,20 +87,7 @@ SOURCES = {
 SECRETS = (tibber.TOKEN, entsoe.TOKEN)
 
 
-@pytest.fixture(params=list(SOURCES))
-def source(request: pytest.FixtureRequest) -> Source:
-    return SOURCES[request.param]
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fake(source: Source, clock: Clock) -> Iterator[FakeHttpDevice]:
-    with source.make(clock) as device:
-        yield device
+source, clock, fake = source_fixtures(SOURCES)
 
 
 def test_each_source_is_published_as_paid_from_the_current_period_and_tomorrow_when_it_appears(
@@ -100,12 +96,7 @@ def test_each_source_is_published_as_paid_from_the_current_period_and_tomorrow_w
     config = settings(**source.config(fake))
     with tariff_service(config, mqtt_broker, prefix, clock):
         today = state(probe, prefix, lambda s: s["source"] == config.type)
-        late = MqttProbe(mqtt_broker, prefix)  # subscribes after the publication: gets the retained copy
-        late.start()
-        retained = late.wait_for(f"{prefix}/tariff/state").retain
-        late.stop()
-        published = probe.wait_json(f"{prefix}/tariff/config", lambda c: c["type"] == config.type)
-        probe.wait_for(f"{prefix}/tariff/status", lambda m: m.payload == b"online")
+        retained, published = retained_state_and_config(mqtt_broker, probe, prefix, "tariff", config.type)
         fake.publish_tomorrow()  # type: ignore[attr-defined]
         clock.now = NOON + 3600.0  # the next call is due (at the latest) an hour on
         mark = probe.mark()
@@ -159,11 +150,7 @@ def test_a_failing_source_keeps_its_last_prices_then_falls_back_to_fixed(
             back = state(probe, prefix, lambda s: s["error"] == 0, mark)
     assert kept.source == "Awattar"
     assert kept.periods[0].grid_price == good.periods[0].grid_price
-    counts = [
-        key for key, _ in itertools.groupby(m.json()["error"] for m in probe.on(f"{prefix}/tariff/state"))
-    ]
-    first = counts.index(1)
-    assert counts[first : first + 3] == [1, 2, 3]  # one by one
+    assert counted_one_by_one(probe, prefix, "tariff")
     assert error["error"].startswith("Awattar failed: ")
     assert (error["topic"], error["payload"]) == ("", "")
     assert fixed.source == "Fixed (fallback: Awattar failed)"
@@ -296,18 +283,13 @@ def test_bad_answers_are_failed_calls_and_the_last_prices_stay(
     clock.step = 0.01
     with tariff_service(config, mqtt_broker, prefix, clock) as service:
         good = state(probe, prefix, lambda s: s["source"] == name and s["error"] == 0)
-        for answer in BAD_ANSWERS[name]:
-            mark = probe.mark()
-            fake.override = answer  # type: ignore[attr-defined]
-            failing = state(probe, prefix, lambda s: s["error"] > 0, mark)
+
+        def check(answer: Any, document: dict[str, Any]) -> None:
+            failing = TariffData.model_validate(document)
             assert failing.source == name, answer
             assert failing.periods[-1] == good.periods[-1], answer
-            error = probe.wait_json(f"{prefix}/tariff/error", lambda e: True, mark)["error"]
-            assert error.startswith(f"{name} failed: "), error
-            assert "Error:" not in error, error  # foreseen, not a crash
-            fake.override = None  # type: ignore[attr-defined]
-            mark = probe.mark()
-            state(probe, prefix, lambda s: s["error"] == 0, mark)
+
+        each_bad_answer_fails(probe, prefix, "tariff", name, fake, BAD_ANSWERS[name], check)
         assert service.link.connected.is_set()
 
 
