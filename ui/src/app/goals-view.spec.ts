@@ -1,5 +1,15 @@
 import { clockText } from './clock';
-import { planDaysText, planView, samePlan, slotsText, socText, validTime } from './goals-view';
+import {
+  parsePriceLimit,
+  planDaysText,
+  planView,
+  priceLimitView,
+  samePlan,
+  slotsText,
+  socText,
+  validTime,
+} from './goals-view';
+import { ChargeMode, TariffData } from './models';
 import { makeDoc } from './testing';
 
 describe('goals view functions', () => {
@@ -90,5 +100,53 @@ describe('goals view functions', () => {
     expect(validTime('07:30:00')).toBe('07:30');
     expect(validTime('24:00')).toBeNull();
     expect(validTime('')).toBeNull();
+  });
+
+  it('reads the price limit as typed: a number, empty = off, anything else refused', () => {
+    expect(parsePriceLimit('0.15')).toBe(0.15);
+    expect(parsePriceLimit(' 0,12 ')).toBe(0.12);
+    expect(parsePriceLimit('-0.02')).toBe(-0.02);
+    expect(parsePriceLimit('')).toBeNull();
+    expect(parsePriceLimit('  ')).toBeNull();
+    expect(parsePriceLimit('cheap')).toBeUndefined();
+    expect(parsePriceLimit('Infinity')).toBeUndefined();
+  });
+
+  it('says whether the price limit charges from the grid now', () => {
+    const t0 = noon / 1000;
+    const tariff: TariffData = {
+      ts: t0,
+      error: 0,
+      source: 'Awattar',
+      currency: 'EUR',
+      periods: [
+        { start: t0 - 600, end: t0 + 3000, grid_price: 0.12, feed_in: 0.08 },
+        { start: t0 + 3000, end: t0 + 6600, grid_price: 0.31, feed_in: 0.08 },
+      ],
+    };
+    const c = (price_limit: number | null, mode: ChargeMode = 'PV_ONLY') =>
+      makeDoc({ controller: { price_limit, mode } }).controller;
+    const later = noon + 3600_000;
+    expect(priceLimitView(c(null), tariff, noon)).toEqual({
+      active: false,
+      text: 'Off: the grid price does not start charging',
+    });
+    expect(priceLimitView(c(0.12), tariff, noon)).toEqual({
+      active: true,
+      text: 'Active now: the grid price 0.120 €/kWh is at or below the limit',
+    });
+    expect(priceLimitView(c(0.15, 'PV_ALL'), tariff, noon).active).toBe(true);
+    expect(priceLimitView(c(0.15), tariff, later)).toEqual({
+      active: false,
+      text: 'Not now: the grid price is 0.310 €/kWh',
+    });
+    expect(priceLimitView(c(0.15, 'MANUAL'), tariff, noon)).toEqual({
+      active: false,
+      text: 'The grid price 0.120 €/kWh is at or below the limit; it acts in the PV modes only',
+    });
+    expect(priceLimitView(c(0.15), null, noon)).toEqual({
+      active: false,
+      text: 'Not now: no grid price known for now',
+    });
   });
 });

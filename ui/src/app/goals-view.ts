@@ -1,7 +1,15 @@
 /** What the goals card shows, as pure functions of the controller's state (goals-view.spec.ts). */
 import { clockText, hhmm } from './clock';
-import { ControllerData, PlanSetting, PlanSlot, PlanState, WEEKDAYS, Weekday } from './models';
-import { currencySymbol, pricePerKwh } from './tariff-view';
+import {
+  ControllerData,
+  PlanSetting,
+  PlanSlot,
+  PlanState,
+  TariffData,
+  WEEKDAYS,
+  Weekday,
+} from './models';
+import { currencySymbol, periodAt, pricePerKwh } from './tariff-view';
 import { kwh } from './view';
 
 export const DAY_LABELS: Readonly<Record<Weekday, string>> = {
@@ -138,4 +146,43 @@ export function samePlan(a: PlanSetting | null | undefined, b: PlanSetting | nul
 export function validTime(value: string): string | null {
   const m = /^([01]\d|2[0-3]):([0-5]\d)/.exec(value.trim());
   return m ? `${m[1]}:${m[2]}` : null;
+}
+
+/** The price limit as typed: a number per kWh, null when empty (off), undefined when not a number. */
+export function parsePriceLimit(text: string): number | null | undefined {
+  const t = text.trim().replace(',', '.');
+  if (t === '') return null;
+  const value = Number(t);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+export interface PriceLimitView {
+  /** the grid price now is at or below the limit and the mode is one it acts in */
+  active: boolean;
+  /** "Active now: the grid price 0.120 €/kWh is at or below the limit" */
+  text: string;
+}
+
+/** Whether the price limit charges from the grid now (it acts in the PV modes only), in words. */
+export function priceLimitView(
+  controller: ControllerData | undefined,
+  tariff: TariffData | null | undefined,
+  nowMs: number,
+): PriceLimitView {
+  const limit = controller?.price_limit;
+  if (limit === null || limit === undefined) {
+    return { active: false, text: 'Off: the grid price does not start charging' };
+  }
+  const period = periodAt(tariff, nowMs);
+  if (!period) return { active: false, text: 'Not now: no grid price known for now' };
+  const price = pricePerKwh(period.grid_price, tariff?.currency);
+  if (period.grid_price > limit)
+    return { active: false, text: `Not now: the grid price is ${price}` };
+  const pvMode = controller?.mode === 'PV_ONLY' || controller?.mode === 'PV_ALL';
+  return pvMode
+    ? { active: true, text: `Active now: the grid price ${price} is at or below the limit` }
+    : {
+        active: false,
+        text: `The grid price ${price} is at or below the limit; it acts in the PV modes only`,
+      };
 }

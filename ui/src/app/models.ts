@@ -75,6 +75,9 @@ export interface ControllerData extends StateDoc {
   min_soc?: number | null;
   limit_soc?: number | null;
   plan?: PlanState | null;
+  /** Per kWh in the tariff's currency: PV modes also charge from the grid while the price is at or
+   * below it; null: off. */
+  price_limit?: number | null;
   /** The SOC the goals go by, and where it comes from ("car", "car (estimated)", "session energy"). */
   soc?: number | null;
   soc_source?: string | null;
