@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
+from pvcontrol.local_time import midnight, zone
 from pvcontrol.models import ForecastData, ForecastPeriod, MeterData
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from pvcontrol.web_source import WebSourceService
 from services.forecast import metrics, periods
 from services.forecast.clearsky import ClearSky
-from services.forecast.clock import midnight, zone
 from services.forecast.device import ForecastSource
 from services.forecast.nowcast import Nowcast
 from services.forecast.settings import ForecastSettings

@@ -68,7 +68,7 @@ class TariffBase(Section):
     @model_validator(mode="after")
     def _checked(self) -> Self:
         if self.timezone is not None:
-            from services.forecast.clock import zone
+            from pvcontrol.local_time import zone
 
             zone(self.timezone)  # raises ValueError naming it
         if self.day_ahead_until <= self.day_ahead_from:

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pvcontrol.broker import BrokerAddress
+from pvcontrol.local_time import midnight, zone
 from pvcontrol.models import TariffData, TariffPeriod
 from pvcontrol.topics import Topics
 from pvcontrol.web_source import WebSourceService
-from services.forecast.clock import midnight, zone
 from services.tariff import metrics, prices
 from services.tariff.device import Prices, TariffBase, TariffSource
 

@@ -13,8 +13,8 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from pvcontrol.local_time import zone
 from pvcontrol.section import Section
-from services.forecast.clock import zone
 from services.tariff import prices
 from services.tariff.device import Price, Prices, TariffBase, TariffSource
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from pvcontrol.local_time import midnight, zone
 from pvcontrol.models import ForecastData
 from pvcontrol_app.settings import load_settings
-from services.forecast.clock import midnight, zone
 from tests.fakes.forecastsolar import FakeForecastSolar
 from tests.fakes.http import FakeHttpDevice, Fault
 from tests.fakes.openmeteo import FakeOpenMeteo

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pvcontrol.device import DeviceError
-from services.forecast.clock import zone
+from pvcontrol.local_time import zone
 from services.tariff import awattar, entsoe_xml, octopus, tibber
 from services.tariff.device import Price
 from tests.fakes import entsoe as fake_entsoe

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
+from pvcontrol.local_time import zone
 from pvcontrol.topics import Topics
 from pvcontrol_app.settings import load_settings
-from services.forecast.clock import zone
 from services.tariff import prices
 from services.tariff.device import Price, Prices, TariffBase
 from services.tariff.registry import TARIFFS

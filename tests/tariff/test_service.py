@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from pvcontrol.local_time import midnight, zone
 from pvcontrol.models import TariffData
-from services.forecast.clock import midnight, zone
 from tests.fakes import entsoe, octopus, tibber
 from tests.fakes.awattar import FakeAwattar
 from tests.fakes.day_ahead import eur_per_mwh
