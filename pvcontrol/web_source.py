@@ -19,6 +19,7 @@ from pvcontrol.metrics import ERRORS
 from pvcontrol.service import C, ConfiguredService, sleep_or_stop
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
+from pvcontrol.waiting import first_of
 
 A = TypeVar("A")
 
@@ -88,12 +89,7 @@ class WebSourceService(ConfiguredService[C], Generic[C, S]):
 
         A failed first call's message on the error topic is live, not queued: sent before the broker
         connection is up it would be lost, so the first call waits for it."""
-        waiters = [asyncio.ensure_future(event.wait()) for event in (self.link.connected, stop)]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await first_of(self.link.connected, stop)
 
 
 def zoned_time(value: Any, what: str) -> float:

@@ -13,6 +13,7 @@ from pvcontrol.plausibility import MAX_FUTURE_SKEW
 from pvcontrol.readings import TrustedReading
 from pvcontrol.service import ConfiguredService
 from pvcontrol.topics import Topics
+from pvcontrol.waiting import first_of
 from services.relay.device import PhaseRelay
 from services.relay.settings import RelaySettings
 
@@ -132,11 +133,4 @@ class RelayService(ConfiguredService[RelaySettings]):
             self.relay.close()
 
     async def _wait_for_change(self, stop: asyncio.Event) -> None:
-        waiters = {asyncio.create_task(self._changed.wait()), asyncio.create_task(stop.wait())}
-        try:
-            await asyncio.wait(
-                waiters, timeout=self.config.publish_interval, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await first_of(self._changed, stop, timeout=self.config.publish_interval)
