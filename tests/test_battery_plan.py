@@ -27,7 +27,7 @@ from services.controller.battery_plan import (
     plan_battery,
     plan_reason,
 )
-from services.controller.law import Commands, LawInputs
+from services.controller.law import LawInputs
 from services.controller.strategies import STRATEGIES
 from services.controller.tracking import TrackingState, control_cycle, initial_state
 
@@ -264,34 +264,6 @@ def test_a_battery_that_cannot_fill_in_time_stops_the_car() -> None:
     assert current == 6
     assert reason is not None
     assert "stopping in" in reason
-
-
-@pytest.mark.parametrize(
-    ("now", "expected"),
-    [
-        # 6 h to the target: 18 kWh the battery can take, 50 Wh needed: it lends the step (1580 W -> 7 A)
-        pytest.param(NOW, Commands(max_current=7), id="plenty_to_spare-lends_the_step-7A"),
-        # 30 min to the target: 1.5 kWh - 50 Wh - 1 kWh kept = 450 Wh to spare: a 500 Wh loan still fills it
-        pytest.param(SUNSET - 1.5 * HOUR, Commands(max_current=7), id="450Wh_to_spare-lends_the_step-7A"),
-        # 10 min to the target: 500 Wh - 50 Wh - 1 kWh kept = -550 Wh, short of a loan: it lends nothing
-        pytest.param(SUNSET - HOUR - 600, Commands(), id="minus_550Wh_to_spare-no_loan-stays_6A"),
-        # without a forecast as before: a nearly full battery lends the step
-        pytest.param(None, Commands(max_current=7), id="no_forecast-lends_the_step-7A"),
-    ],
-)
-def test_with_a_forecast_a_nearly_full_battery_lends_only_what_the_sun_still_repays(
-    now: float | None, expected: Commands
-) -> None:
-    """6 A on 1 phase, 200 W exported, the battery 99.5 % full (it needs 50 Wh: nothing reserved)."""
-    at_time = NOW if now is None else now
-    fc = None if now is None else forecast(6000, ts=now, start=now)
-    wallbox = WallboxData(
-        ts=at_time, allow_charging=True, max_current=6, phases_in=1, phases_out=1, power=1380
-    )
-    reading = meter(soc=99.5, battery=0, grid=-200).model_copy(update={"ts": at_time})
-    state = replace(charging_state(), last_cycle=at_time - 5)
-    result = control_cycle(state, SETTINGS, LawInputs(reading, wallbox, False, at_time, fc))
-    assert result.commands == expected
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,6 @@ from services.controller.tracking_state import (
     BRIDGE_MIN_SOC,
     BRIDGE_OWED_DELAYS,
     FULL_SOC,
-    LEND_MIN_SPARE_WH,
     NEAR_FULL_SOC,
     PV_ALL_3P_GRID_BUDGET,
     PV_ALL_ROUNDING_OFFSET,
@@ -52,19 +51,7 @@ def _may_bridge(state: TrackingState, meter: MeterData, deficit_since: float, no
         meter.soc_battery >= BRIDGE_MIN_SOC
         and now - deficit_since < BRIDGE_MAX_TIME
         and state.lent_wh < BRIDGE_MAX_WH
-        and (meter.soc_battery < NEAR_FULL_SOC or may_lend(state))
     )
-
-
-def may_lend(state: TrackingState) -> bool:
-    """With the forecast's plan in force a nearly full battery lends to the car (a bridged dip, a step's
-    remainder) only while the forecast surplus until its target still fills it with a full loan taken
-    from its buffer: a winter afternoon's loan is otherwise bought back from the grid at night. Below
-    NEAR_FULL_SOC the plan's reserve repays a bridged dip."""
-    plan = state.battery_plan
-    if state.battery_reserve_w is None or plan is None:
-        return True
-    return plan.spare_wh >= LEND_MIN_SPARE_WH
 
 
 def _pv_all_minimum(phases: int, settings: ControllerSettings) -> float:
@@ -187,7 +174,7 @@ def while_charging(
             f"stopping to switch to {ph(plan.target_phases)}",
         )
     surplus = plan.surplus
-    if pv_only and meter.soc_battery >= NEAR_FULL_SOC and state.lent_wh <= 0 and may_lend(state):
+    if pv_only and meter.soc_battery >= NEAR_FULL_SOC and state.lent_wh <= 0:
         # A full battery cannot take the remainder of a step: it lends it instead of exporting it.
         surplus += settings.line_voltage * phases - 1.0
     current = _current_for(

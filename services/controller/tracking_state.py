@@ -27,11 +27,6 @@ BRIDGE_MIN_SOC = 55.0  # %
 BRIDGE_MAX_WH = 500.0
 BRIDGE_OWED_DELAYS = 2.0
 NEAR_FULL_SOC = 97.0  # %
-# With the forecast's plan in force a nearly full battery (NEAR_FULL_SOC) lends (a bridged dip, a step's
-# remainder) only while the plan's spare is at least this: the forecast still fills it though one full
-# loan came out of its buffer (PLAN_BUFFER). Measured (bench seeds 1-3): -BRIDGE_MAX_WH keeps the winter
-# sun of unrestricted loans and ends the afternoon loans no sun repays (0.14-0.22 kWh -> <= 0.08 kWh).
-LEND_MIN_SPARE_WH = -BRIDGE_MAX_WH
 FULL_SOC = 99.5  # %: PV_ALL's loans are written off only once the battery is full again
 # A start waits at least this long while the home battery takes the surplus and nothing is exported:
 # waiting loses no sun then; fewer short runs, and the battery fills sooner.
