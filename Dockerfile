@@ -26,6 +26,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY pvcontrol/ pvcontrol/
 COPY services/ services/
+COPY pvcontrol_app/ pvcontrol_app/
 RUN pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels .
 
 # --- the runtime image -----------------------------------------------------------------------------
@@ -47,8 +48,8 @@ RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /app -
 ENV PVC_HISTORY__DATA_DIR=/data
 VOLUME ["/data"]
 USER 10001:10001
-# 8080: REST, SSE, UI and (for `api` and `all`) /metrics. Each device service and the controller serve
-# /metrics on their own port (meter 9101, wallbox 9102, car 9103, relay 9104, controller 9105).
+# 8080: REST, SSE, UI and (for `api` and `all`) /metrics. Every other service serves /metrics on its own
+# port (meter 9101, wallbox 9102, car 9103, relay 9104, controller 9105, forecast 9106, tariff 9107).
 EXPOSE 8080
 # No HEALTHCHECK here: only `api` and `all` serve /healthz; docker-compose.yml defines it for the api.
 ENTRYPOINT ["pvcontrol"]

@@ -20,16 +20,11 @@ from collections import Counter
 from dataclasses import replace
 
 from pvcontrol.models import ChargeMode, RelayData
-from pvcontrol.settings import (
-    ControllerSettings,
-    SimulatedMeterConfig,
-    SimulatedPhaseRelayConfig,
-    SimulatedWallboxWithRelayConfig,
-)
 from services.controller.law import LawInputs, LawState, control_cycle, initial_state
-from services.meter.simulated import SimulatedMeter
-from services.relay.simulated import SimulatedPhaseRelay
-from services.wallbox.simulated import SimulatedWallbox
+from services.controller.settings import ControllerSettings
+from services.meter.simulated import SimulatedMeter, SimulatedMeterConfig
+from services.relay.simulated import SimulatedPhaseRelay, SimulatedPhaseRelayConfig
+from services.wallbox.simulated import SimulatedWallbox, SimulatedWallboxWithRelayConfig
 
 DAY = 86_400.0
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z: any fixed time, the devices only use differences

@@ -34,7 +34,6 @@ from bench.day import DAYS, ROOFS, SKIES, DaySpec, build_season_day, clear_sky_p
 from bench.forecast import FORECASTS, ForecastFeed
 from bench.plant import (
     STRATEGIES,
-    BatterySpec,
     Run,
     RunOptions,
     Trace,
@@ -42,9 +41,10 @@ from bench.plant import (
     run_day,
     steady_battery,
 )
+from bench.plant_devices import BatterySpec
 from bench.report import STRATEGY_ORDER, Row, print_report
 from pvcontrol.models import ChargeMode
-from pvcontrol.settings import ControllerSettings
+from services.controller.settings import ControllerSettings
 
 BATTERIES: dict[str, BatterySpec | None] = {
     "10kWh": BatterySpec(10_000.0, 3000.0),

@@ -9,7 +9,15 @@ grid caused at most the shortfall + 10 % (the shortfall: the energy the plan nee
 without a plan got from the sun by the deadline on the same day). `MAX at plug-in` (everything from the
 grid at night) and `PV_ONLY without a plan` (may miss the target) are shown for comparison.
 
+With `--prices`, the same plan on a dynamic tariff (`bench/prices.py`: three day-ahead price curves)
+under each sky, three ways: `latest start` (the plan without prices, as before issue 18), `cheapest slots`
+(the tariff, no forecast: the whole need bought in the cheapest hours) and `cheapest slots + forecast`
+(the tariff and the forecast with errors of `bench/forecast.py`: only what the sun will not bring is
+bought). Grid energy caused until the target, its cost at the hour's price, the bill's change (that cost
+plus the feed-in the car's sun no longer earns, 0.08 EUR/kWh), and on time or not.
+
     .venv/bin/python bench/departure_plan.py --seeds 1 2 3
+    .venv/bin/python bench/departure_plan.py --prices --seeds 1 2 3
 """
 
 from __future__ import annotations
@@ -18,17 +26,21 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Iterator
 from datetime import time as clock_time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.day import SKIES, STEP, build_day, clear_sky_pv
-from bench.plant import HOURS, START, RunOptions, run_day
+from bench.day import SKIES, STEP, Day, build_day, clear_sky_pv
+from bench.forecast import ForecastFeed
+from bench.plant import START, Run, RunOptions, run_day
+from bench.plant_devices import HOURS
+from bench.prices import CURVES, FEED_IN, TariffFeed
 from pvcontrol.models import ChargeMode
-from pvcontrol.settings import ControllerSettings
 from services.controller.goal_control import GoalState
 from services.controller.goals import Goals, Plan
+from services.controller.settings import ControllerSettings
 
 SOC_AT_PLUG_IN = 30.0
 PLAN = Plan(80, clock_time(17, 0))
@@ -43,6 +55,7 @@ def grid_until(trace_grid: list[float], until: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
+    parser.add_argument("--prices", action="store_true", help="the plan kinds on three price curves")
     args = parser.parse_args()
     os.environ["TZ"] = "Europe/Vienna"  # the days are built from local midnight in Vienna
     time.tzset()
@@ -51,6 +64,9 @@ def main() -> None:
     needed_wh = (
         (PLAN.soc - SOC_AT_PLUG_IN) / 100 * settings.battery_capacity * 1000 / settings.charging_efficiency
     )
+    if args.prices:
+        price_table(args.seeds, settings, clear_pv, needed_wh)
+        return
     print("| sky | seed | how | target at | on time | grid caused until then kWh | shortfall kWh | ok |")
     print("|---|---|---|---|---|---:|---:|---|")
     for sky in SKIES:
@@ -93,6 +109,79 @@ def main() -> None:
                     f"| {sky} | {seed} | {how} | {at} | {on_time} | {caused / 1000:.2f} | "
                     f"{shortfall_wh / 1000:.2f} | {bound} |"
                 )
+
+
+PLAN_KINDS = ("latest start", "cheapest slots", "cheapest slots + forecast")
+
+
+def price_table(seeds: list[int], settings: ControllerSettings, clear_pv: object, needed_wh: float) -> None:
+    started = time.monotonic()
+    print("| prices | sky | seed | plan | target at | on time | grid kWh | grid cost EUR | bill change EUR |")
+    print("|---|---|---|---|---|---|---:|---:|---:|")
+    totals: dict[str, list[float]] = {kind: [0.0, 0.0, 0.0, 0.0] for kind in PLAN_KINDS}
+    for sky in SKIES:
+        for seed in seeds:
+            day = build_day(sky, seed, clear_pv)
+            for curve, kind, row in _price_rows(day, seed, settings, needed_wh):
+                reached, grid, cost, bill = row
+                on_time = reached is not None and reached <= DEADLINE
+                at = time.strftime("%H:%M", time.localtime(reached)) if reached else "not reached"
+                print(
+                    f"| {curve} | {sky} | {seed} | {kind} | {at} | {'yes' if on_time else 'no'} | "
+                    f"{grid / 1000:.2f} | {cost:.2f} | {bill:.2f} |"
+                )
+                for i, value in enumerate((grid / 1000, cost, bill, 0.0 if on_time else 1.0)):
+                    totals[kind][i] += value
+    print()
+    print("| plan | grid kWh (sum) | grid cost EUR (sum) | bill change EUR (sum) | late |")
+    print("|---|---:|---:|---:|---:|")
+    for kind, (grid, cost, bill, late) in totals.items():
+        print(f"| {kind} | {grid:.1f} | {cost:.2f} | {bill:.2f} | {late:.0f} |")
+    print(f"\n{time.monotonic() - started:.0f} s")
+
+
+Row = tuple[float | None, float, float, float]  # reached, grid Wh, cost, bill change
+
+
+def _price_rows(
+    day: Day, seed: int, settings: ControllerSettings, needed_wh: float
+) -> Iterator[tuple[str, str, Row]]:
+    baseline = run_day(day, None, settings)
+    latest = _plan_run(day, settings, None, None)  # no prices: the same run on every curve
+    for curve in CURVES:
+        tariff = TariffFeed(curve, day.start)
+        runs = {
+            "latest start": latest,
+            "cheapest slots": _plan_run(day, settings, tariff, None),
+            "cheapest slots + forecast": _plan_run(day, settings, tariff, ForecastFeed(day, "errors", seed)),
+        }
+        for kind, run in runs.items():
+            reached = _reached(run.trace.car, settings, needed_wh)
+            yield curve, kind, (reached, *_priced(run, baseline, tariff, reached or DEADLINE))
+
+
+def _plan_run(
+    day: Day, settings: ControllerSettings, tariff: TariffFeed | None, forecast: ForecastFeed | None
+) -> Run:
+    goals = GoalState(Goals(plan=PLAN))
+    options = RunOptions(ChargeMode.PV_ONLY, "tracking", True, goals, SOC_AT_PLUG_IN, forecast, tariff)
+    return run_day(day, None, settings, options)
+
+
+def _priced(run: Run, baseline: Run, tariff: TariffFeed, until: float) -> tuple[float, float, float]:
+    """Grid energy (Wh) the car caused until `until`, its cost at each hour's price, and the bill's
+    change: that cost plus the feed-in lost to the car."""
+    steps = int((until - START) / STEP) + 1
+    grid = cost = bill = 0.0
+    pairs = zip(run.trace.grid[:steps], baseline.trace.grid[:steps], strict=True)
+    for k, (with_car, without) in enumerate(pairs):
+        imported = (max(with_car, 0.0) - max(without, 0.0)) * HOURS
+        exported = (max(-with_car, 0.0) - max(-without, 0.0)) * HOURS
+        price = tariff.price_at_step(k)
+        grid += imported
+        cost += imported / 1000 * price
+        bill += imported / 1000 * price - exported / 1000 * FEED_IN
+    return grid, cost, bill
 
 
 def _reached(car: list[float], settings: ControllerSettings, needed_wh: float) -> float | None:

@@ -1,18 +1,17 @@
-"""The house around the controller: PV, loads, a home battery, the wallbox with a car, the phase relay.
+"""The house around the controller, run for a day: PV, loads, a home battery, the wallbox with a car, the
+phase relay (the devices: `bench/plant_devices.py`).
 
-Readings every `STEP` s; the battery answers at once (as a hybrid inverter does within a second); the
-car draws what the wallbox allows one reading later (it follows a command after ~5 s); the relay switches
-as the relay service does, only once the wallbox has been idle `idle_settle` s (15), and the harness
-counts a phase command under load as a violation (it must never happen).
+Readings every `STEP` s; the controller's strategy runs on them and its commands go to the simulated
+wallbox and relay; the harness counts a phase command under load as a violation (it must never happen).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bench.day import STEP, Day
+from bench.plant_devices import HOURS, BatterySpec, Relay, Wallbox, battery_for
 from pvcontrol.models import (
     CarData,
     CarStatus,
@@ -20,18 +19,15 @@ from pvcontrol.models import (
     ForecastData,
     MeterData,
     Priority,
+    TariffData,
     WallboxData,
     WbError,
 )
-from pvcontrol.settings import ControllerSettings
 from services.controller import law, tracking
 from services.controller.goal_control import GoalState, cycle_with_goals
 from services.controller.law import CycleResult, LawInputs, LawState
-from services.relay.device import RelayBase
+from services.controller.settings import ControllerSettings
 
-RELAY_IDLE_SETTLE = RelayBase.model_fields["idle_settle"].default
-
-HOURS = STEP / 3600
 START = 1_779_228_000.0  # 2026-05-20 00:00 in Vienna (CEST), today's day (Day.start of the others)
 Strategy = Callable[[LawState, ControllerSettings, LawInputs], CycleResult]
 STRATEGIES: dict[str, tuple[Strategy, Callable[[ControllerSettings], LawState]]] = {
@@ -43,38 +39,7 @@ STRATEGIES: dict[str, tuple[Strategy, Callable[[ControllerSettings], LawState]]]
 STRATEGY_SETTING = {"original": "original", "tracking": "tracking", "home_battery_first": "tracking"}
 PRIORITY = {"home_battery_first": Priority.HOME_BATTERY}
 ForecastFeed = Callable[[int], ForecastData | None]  # step index -> P/forecast/state at that step
-
-
-@dataclass(frozen=True)
-class BatterySpec:
-    """A home battery: usable capacity (Wh), power limit (W) and its energy at midnight (Wh)."""
-
-    capacity_wh: float
-    max_power: float
-    soc_wh: float = 0.0
-
-    @property
-    def label(self) -> str:
-        return f"{self.capacity_wh / 1000:g} kWh / {self.max_power / 1000:g} kW"
-
-
-@dataclass
-class Battery:
-    capacity_wh: float
-    max_power: float = 3000.0
-    soc_wh: float = 0.0
-
-    def power_for(self, balance: float) -> float:
-        """Battery power (+ discharging) that evens out `balance` = PV - load, within its limits."""
-        if self.capacity_wh <= 0:
-            return 0.0
-        if balance > 0:
-            return -min(balance, self.max_power, (self.capacity_wh - self.soc_wh) / HOURS)
-        return min(-balance, self.max_power, self.soc_wh / HOURS)
-
-    @property
-    def soc(self) -> float:
-        return 100 * self.soc_wh / self.capacity_wh if self.capacity_wh > 0 else 0.0
+TariffFeed = Callable[[int], TariffData | None]  # step index -> P/tariff/state at that step
 
 
 @dataclass
@@ -105,54 +70,6 @@ class Run:
     target_reached_at: float | None = None
 
 
-@dataclass
-class Wallbox:
-    allow: bool = False
-    max_current: int = 6
-    phases: int = 1
-    car_power: float = 0.0  # what the car draws now: the settings of one reading ago
-    charged_wh: float = 0.0
-
-    def setting_power(self, voltage: float) -> float:
-        return self.phases * self.max_current * voltage if self.allow else 0.0
-
-
-@dataclass
-class Relay:
-    """The relay service's interlock: a switch only once the car has drawn nothing for `settle` s; a
-    command that comes sooner waits for that, and is refused if the car draws current meanwhile."""
-
-    settle: float = RELAY_IDLE_SETTLE
-    busy_at: float = -math.inf  # the last reading with the car drawing current
-    pending: int | None = None
-    due: float = 0.0
-
-    def observe(self, car_power: float, now: float) -> None:
-        if car_power > 0:
-            self.busy_at = now
-
-    def command(self, phases: int, now: float) -> int | None:
-        """The phases to switch to now, if any; a later switch is kept pending."""
-        self.pending = None  # the newest command wins
-        due = self.busy_at + self.settle
-        if now >= due:
-            return phases
-        self.pending, self.due = phases, due
-        return None
-
-    def due_switch(self, now: float) -> int | None:
-        if self.pending is None or now < self.due:
-            return None
-        phases, self.pending = self.pending, None
-        return phases if self.busy_at + self.settle <= now else None
-
-
-def battery_for(spec: BatterySpec | None) -> Battery:
-    if spec is None:
-        return Battery(0.0)
-    return Battery(spec.capacity_wh, spec.max_power, spec.soc_wh)
-
-
 def steady_battery(day: Day, spec: BatterySpec, settings: ControllerSettings) -> BatterySpec:
     """The battery as the night leaves it: its energy at midnight is what the same day without the car
     leaves at midnight (a run of such days), found by running that day again from where it ended."""
@@ -177,6 +94,7 @@ class RunOptions:
     goals: GoalState | None = None
     car_soc: float = 50.0
     forecast: ForecastFeed | None = None  # None: the law gets no forecast
+    tariff: TariffFeed | None = None  # None: no prices (bench/departure_plan.py)
 
 
 BASELINE = RunOptions()
@@ -237,7 +155,8 @@ def run_day(
                 charged_energy=wallbox.charged_wh,
             )
             forecast = options.forecast(k) if options.forecast is not None else None
-            inputs = LawInputs(meter, reading, True, now, forecast)
+            tariff = options.tariff(k) if options.tariff is not None else None
+            inputs = LawInputs(meter, reading, True, now, forecast, tariff)
             if goals is None:
                 result = control(state, settings, inputs)
             else:

@@ -1,5 +1,5 @@
 import sys
 
-from pvcontrol.cli import main
+from pvcontrol_app.cli import main  # the one core file that imports upward: a script entry, never imported
 
 sys.exit(main())

@@ -6,8 +6,10 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
+
+import aiomqtt
 
 if TYPE_CHECKING:
     from pvcontrol.settings import MqttSettings
@@ -60,6 +62,18 @@ class BrokerAddress:
         if self.client_cert is not None:
             context.load_cert_chain(self.client_cert, self.client_key)
         return context
+
+    def client(self, **options: Any) -> aiomqtt.Client:
+        """A client of this broker, logging in (and with TLS) as set here; `options` are the rest of
+        `aiomqtt.Client`'s (identifier, will, timeout, ...)."""
+        return aiomqtt.Client(
+            self.host,
+            self.port,
+            username=self.username,
+            password=self.password,
+            tls_context=self.ssl_context(),
+            **options,
+        )
 
     def __str__(self) -> str:
         """For logs: never the credentials."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class ChargeMode(StrEnum):
@@ -200,6 +200,29 @@ class ApiData(StateDocument):
     sessions: SessionTotals | None = None  # None without a usable history file
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class PlanSetting(BaseModel):
+    """A departure plan as the user sets it: the payload of `P/controller/plan/set` and the body of
+    PUT /api/pvcontrol/controller/plan (empty or `null` there clears the plan). Strict: it becomes a
+    command. `pvcontrol.goal_commands.plan_setting` reads one and says what is wrong with a bad one."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    soc: int = Field(ge=1, le=100)
+    time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # HH:MM, local
+    days: list[Weekday] = []  # weekdays it repeats on, each once, in week order; empty: once
+
+    @field_validator("days")
+    @classmethod
+    def _each_once_in_week_order(cls, days: list[Weekday]) -> list[Weekday]:
+        if len(set(days)) != len(days):
+            raise ValueError("a weekday is given twice")
+        return sorted(days, key=WEEKDAYS.index)
+
+
 class PlanState(BaseModel):
     """A departure plan ("80 % by 07:00") and how it is going."""
 
@@ -247,6 +270,8 @@ class ControllerData(StateDocument):
     min_soc: int | None = Field(default=None, ge=1, le=100)
     limit_soc: int | None = Field(default=None, ge=1, le=99)
     plan: PlanState | None = None
+    # per kWh in the tariff's currency: PV modes also charge from the grid while the price is at or below
+    price_limit: float | None = Field(default=None, ge=-10, le=10)
     soc: float | None = Field(default=None, ge=0, le=100)  # what the goals go by
     soc_source: str | None = None  # "car", "car (estimated)" or "session energy"
     home_battery: HomeBatteryState | None = None  # None: no forecast or battery to plan with

@@ -117,14 +117,9 @@ class MqttLink:
     def _make_client(self) -> aiomqtt.Client:
         status = self.topics.status(self.service)
         paho_log = logging.getLogger(f"mqtt.{self.client_id}")
-        client = aiomqtt.Client(
-            self.broker.host,
-            self.broker.port,
-            username=self.broker.username,
-            password=self.broker.password,
+        client = self.broker.client(
             identifier=self.client_id,
             will=aiomqtt.Will(status, "offline", qos=QOS, retain=True),
-            tls_context=self.broker.ssl_context(),
             timeout=10,
             keepalive=30,
             # Commands are tiny and latency-bound: without this, Nagle + delayed ACK add ~40 ms each.

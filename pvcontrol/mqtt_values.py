@@ -164,12 +164,7 @@ class MqttValues:
         while True:
             queue = NewestPerTopic(self.clock)
             try:
-                async with aiomqtt.Client(
-                    self.broker.host,
-                    self.broker.port,
-                    username=self.broker.username,
-                    password=self.broker.password,
-                    tls_context=self.broker.ssl_context(),
+                async with self.broker.client(
                     timeout=10,
                     keepalive=30,
                     queue_type=cast(Any, lambda maxsize, q=queue: q),  # called as queue_type(maxsize=0)

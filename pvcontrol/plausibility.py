@@ -36,7 +36,11 @@ RISE_SLACK = 1.5  # a counter may rise by this much more than the plant limit de
 COUNTER_STEP = 1000.0  # Wh: plus one step of a coarse counter (whole kWh), so no honest rise is refused
 NOISE = 100.0  # Wh a counter may step back (a late answer, rounding) without being a reset ...
 NOISE_SHARE = 1e-4  # ... or this share of its value, whichever is larger
+RESET_FRACTION = 0.5  # a reset drops below this share of the previous value (and to near zero)
 REBASE_AFTER = 300.0  # s a counter must run consistently off its old series to be taken as a new one
+# Wh a counter may not drop by for a late answer: a consumer that confirms a new series with the next
+# reading (the history's sessions) takes such a drop as one at once, wherever it lands.
+LARGE_DROP = 2000.0
 MAX_RANGE = 5_000.0  # km a car may report as cruising range
 MAX_MILEAGE = 10_000_000.0  # km on a car's odometer
 
@@ -160,8 +164,8 @@ def counter_step(
 ) -> CounterStep:
     """How an energy counter moved from `previous` to `value` in `elapsed` s (pure; for the history too).
 
-    A drop to at most what could have been counted since (`max_rise`) and below half the previous value is
-    a reset; a step back of at most `NOISE` Wh (or `NOISE_SHARE` of the value) is noise."""
+    A drop to at most what could have been counted since (`max_rise`) and below `RESET_FRACTION` of the
+    previous value is a reset; a step back of at most `NOISE` Wh (or `NOISE_SHARE` of the value) is noise."""
     found = energy_problem("counter", value, power_limit)
     if found:
         return CounterStep(Step.IMPLAUSIBLE, value, found)
@@ -173,7 +177,7 @@ def counter_step(
             reason = f"rose by {value - previous:g} Wh in {max(elapsed, 0):.0f} s"
             return CounterStep(Step.IMPLAUSIBLE, value, reason)
         return CounterStep(Step.RISE, value, added=value - previous)
-    if value <= allowance and value < previous / 2:
+    if value <= allowance and value < previous * RESET_FRACTION:
         return CounterStep(Step.RESET, value, added=value)
     if previous - value <= max(NOISE, NOISE_SHARE * previous):
         return CounterStep(Step.NOISE, previous)

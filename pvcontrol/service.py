@@ -6,17 +6,19 @@ import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import StateDocument
 from pvcontrol.mqtt import MqttLink
+from pvcontrol.settings import public_config
 from pvcontrol.throttle import LogThrottle
 from pvcontrol.topics import ServiceName, Topics
 
 D = TypeVar("D", bound=BaseModel)
+C = TypeVar("C", bound=BaseModel)
 
 
 class Service(ABC):
@@ -60,6 +62,17 @@ class Service(ABC):
                 self._invalid_documents.warning(source, "ignored invalid %s state: %s", source, document)
             return None
         return document
+
+
+class ConfiguredService(Service, Generic[C]):
+    """A service configured by one settings section: kept as `config`, published without its secrets."""
+
+    def __init__(self, config: C, broker: BrokerAddress, topics: Topics) -> None:
+        super().__init__(broker, topics)
+        self.config = config
+
+    def config_document(self) -> dict[str, Any]:
+        return public_config(self.config)
 
 
 def validate_document(model: type[D], payload: bytes) -> D | str:

@@ -73,18 +73,11 @@ async def _stop_charging(services: Sequence[Service], dead: Service) -> None:
 
 async def publish_offline(broker: BrokerAddress, topic: str) -> None:
     """`offline`, retained, over a connection of its own."""
+    identifier = f"pvcontrol-exit-{secrets.token_hex(4)}"
     try:
         async with (
             asyncio.timeout(OFFLINE_TIMEOUT),
-            aiomqtt.Client(
-                broker.host,
-                broker.port,
-                username=broker.username,
-                password=broker.password,
-                identifier=f"pvcontrol-exit-{secrets.token_hex(4)}",
-                tls_context=broker.ssl_context(),
-                timeout=OFFLINE_TIMEOUT,
-            ) as client,
+            broker.client(identifier=identifier, timeout=OFFLINE_TIMEOUT) as client,
         ):
             await client.publish(topic, "offline", qos=1, retain=True)
     except (aiomqtt.MqttError, TimeoutError, OSError) as e:

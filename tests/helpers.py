@@ -1,4 +1,6 @@
-"""Test helpers: a real MQTT client that records what it sees, service processes, waiting."""
+"""Test helpers: a real MQTT client that records what it sees, service processes, waiting, Mosquitto.
+
+bench/system.py uses them too (free ports, waiting, Mosquitto): keep them free of pytest."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,8 @@ from typing import Any, TypeVar
 import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+
+from pvcontrol.broker import BrokerAddress
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
@@ -66,8 +70,14 @@ def free_port() -> int:
         return port
 
 
-def wait_until(condition: Callable[[], T | None], timeout: float = DEFAULT_TIMEOUT, what: str = "") -> T:
-    """Poll `condition` until it returns something truthy; fail with `what` after `timeout` s."""
+def wait_until(
+    condition: Callable[[], T | None],
+    timeout: float = DEFAULT_TIMEOUT,
+    what: str = "",
+    interval: float = 0.02,
+) -> T:
+    """Poll `condition` every `interval` s until it returns something truthy; fail with `what` after
+    `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -75,7 +85,7 @@ def wait_until(condition: Callable[[], T | None], timeout: float = DEFAULT_TIMEO
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
-        time.sleep(0.02)
+        time.sleep(interval)
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,10 @@ class Broker:
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def address(self) -> BrokerAddress:
+        return BrokerAddress(self.host, self.port)
 
 
 @dataclass
@@ -250,12 +264,81 @@ def retained_discovery_documents(broker: Broker) -> dict[str, bytes]:
         probe.stop()
 
 
+@contextmanager
+def running_gateway(
+    broker: Broker,
+    prefix: str,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[tuple[str, ServiceProcess]]:
+    """`pvcontrol api` on 127.0.0.1 (on a free port unless `port` is given), once it answers its readiness
+    probe: its URL and its process."""
+    port = port or free_port()
+    args = ["api", "--port", str(port), "--host", "127.0.0.1"]
+    with running(args, broker, prefix, log_dir, env) as process:
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
+        yield url, process
+
+
+def stub_ui(directory: Path) -> Path:
+    """A UI build of one page (`index.html` with its `<base href>`) in `directory`/ui, for `api.ui_dir`."""
+    ui = directory / "ui"
+    ui.mkdir(exist_ok=True)
+    (ui / "index.html").write_text('<html><head><base href="/"></head><body>pv-control UI</body></html>')
+    return ui
+
+
 def gateway_ready(url: str) -> bool:
     """The gateway at `url` answers its readiness probe."""
     try:
         return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def put_once_online(
+    url: str,
+    path: str = "controller/desired_mode",
+    body: object = "PV_ONLY",
+    timeout: float = DEFAULT_TIMEOUT,
+) -> None:
+    """PUT `body` to /api/pvcontrol/`path` until it is taken (204): the gateway has seen the service
+    that the command is for online."""
+
+    def taken() -> bool:
+        try:
+            return httpx.put(f"{url}/api/pvcontrol/{path}", json=body, timeout=2).status_code == 204
+        except httpx.HTTPError:
+            return False
+
+    wait_until(taken, timeout, f"PUT {path} taken: the service online at the gateway", interval=0.2)
+
+
+# `pvcontrol all` on simulated devices at a quick pace: fast polls, a steady consumption, and no home
+# battery to hide the surplus.
+FAST_SIMULATION = {
+    "PVC_METER__POLL_INTERVAL": "0.25",
+    "PVC_METER__CONSUMPTION_VARIATION": "0",
+    "PVC_METER__BATTERY_MAX_POWER": "0",
+    "PVC_WALLBOX__POLL_INTERVAL": "0.25",
+    "PVC_CAR__POLL_INTERVAL": "1",
+}
+
+
+@contextmanager
+def running_all(
+    broker: Broker, prefix: str, log_dir: Path, env: Mapping[str, str], args: Sequence[str] = ()
+) -> Iterator[tuple[str, ServiceProcess]]:
+    """`pvcontrol all` on a free port with FAST_SIMULATION and `env` over it, from the moment its
+    gateway is ready: the gateway's URL and the process."""
+    port = free_port()
+    all_args = ["all", "--port", str(port), "--host", "127.0.0.1", *args]
+    with running(all_args, broker, prefix, log_dir, {**FAST_SIMULATION, **env}) as process:
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
+        yield url, process
 
 
 def accepts(port: int) -> bool:
@@ -267,13 +350,15 @@ def accepts(port: int) -> bool:
 
 
 @contextmanager
-def own_mosquitto(port: int, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real mosquitto (Debian package) on `port`, without persistence, for as long as the context."""
+def own_mosquitto(port: int, workdir: Path, options: Sequence[str] = ()) -> Iterator[subprocess.Popen[bytes]]:
+    """A real mosquitto (Debian package) on `port`, without persistence, for as long as the context;
+    `options`: more lines of its config."""
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(exe).exists():
         raise RuntimeError("mosquitto is not installed: apt-get install mosquitto (scripts/test.sh does)")
     config = workdir / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false", *options]
+    config.write_text("".join(f"{line}\n" for line in lines))
     with (workdir / "mosquitto.log").open("a") as log:
         proc = subprocess.Popen([exe, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -30,6 +30,7 @@ COMPOSE_TARGETS = {
     "relay": "relay:9104",
     "controller": "controller:9105",
     "forecast": "forecast:9106",
+    "tariff": "tariff:9107",
     "api": "api:8080",
 }
 

@@ -13,13 +13,12 @@ import httpx
 import pytest
 
 from tests.helpers import (
-    STARTUP_TIMEOUT,
     Broker,
     MqttProbe,
     ServiceProcess,
-    free_port,
-    gateway_ready,
     running,
+    running_gateway,
+    stub_ui,
     wait_until,
 )
 
@@ -36,14 +35,8 @@ class Gateway:
 
 @contextmanager
 def gateway(broker: Broker, prefix: str, tmp_path: Path, env: dict[str, str]) -> Iterator[Gateway]:
-    ui = tmp_path / "ui"
-    ui.mkdir(exist_ok=True)
-    (ui / "index.html").write_text('<html><head><base href="/"></head><body>pv-control UI</body></html>')
-    port = free_port()
-    args = ["api", "--port", str(port), "--host", "127.0.0.1"]
-    with running(args, broker, prefix, tmp_path, {"PVC_API__UI_DIR": str(ui), **env}) as process:
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
+    ui = stub_ui(tmp_path)
+    with running_gateway(broker, prefix, tmp_path, {"PVC_API__UI_DIR": str(ui), **env}) as (url, process):
         yield Gateway(url, process)
 
 

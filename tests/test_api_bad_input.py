@@ -13,13 +13,11 @@ import pytest
 
 from services.api.limits import MAX_BODY_BYTES
 from tests.helpers import (
-    STARTUP_TIMEOUT,
     Broker,
     MqttProbe,
     ServiceProcess,
-    free_port,
-    gateway_ready,
-    running,
+    running_gateway,
+    stub_ui,
     wait_until,
 )
 
@@ -47,17 +45,11 @@ def gateway(mqtt_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> It
     controller and the wallbox are announced online, so that any valid request would be accepted."""
     tmp_path = tmp_path_factory.mktemp("api-bad-input")
     prefix = f"pvctest-{uuid.uuid4().hex[:10]}"
-    ui = tmp_path / "ui"
-    ui.mkdir()
-    (ui / "index.html").write_text('<html><head><base href="/"></head><body>pv-control UI</body></html>')
-    port = free_port()
-    args = ["api", "--port", str(port), "--host", "127.0.0.1"]
+    ui = stub_ui(tmp_path)
     probe = MqttProbe(mqtt_broker, prefix)
     probe.start()
     try:
-        with running(args, mqtt_broker, prefix, tmp_path, {"PVC_API__UI_DIR": str(ui)}) as process:
-            base = f"http://127.0.0.1:{port}"
-            wait_until(lambda: gateway_ready(base), STARTUP_TIMEOUT, "gateway ready")
+        with running_gateway(mqtt_broker, prefix, tmp_path, {"PVC_API__UI_DIR": str(ui)}) as (base, process):
             for service, config in SERVICES:
                 probe.publish_json(f"{prefix}/{service}/config", config)
                 probe.publish(f"{prefix}/{service}/status", "online", retain=True)

@@ -19,20 +19,17 @@ import httpx
 import pytest
 
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.cli import build
-from pvcontrol.settings import load_settings
 from pvcontrol.topics import Topics
-from services.api.history import FILE_NAME
+from pvcontrol_app.cli import build
+from pvcontrol_app.settings import load_settings
+from services.api.history.file import FILE_NAME
+from services.api.history.store import HistoryStore, PowerSample
 from services.api.service import ApiService
-from services.history.store import HistoryStore, PowerSample
 from tests.helpers import (
-    STARTUP_TIMEOUT,
     Broker,
     MqttProbe,
     ServiceProcess,
-    free_port,
-    gateway_ready,
-    running,
+    running_gateway,
     wait_until,
 )
 
@@ -53,12 +50,8 @@ def gateway(
 def gateway_process(
     broker: Broker, prefix: str, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, ServiceProcess]]:
-    port = port or free_port()
-    args = ["api", "--port", str(port), "--host", "127.0.0.1"]
     env = {"PVC_HISTORY__DATA_DIR": str(data_dir), "PVC_API__UI_DIR": str(data_dir), **(env or {})}
-    with running(args, broker, prefix, data_dir, env) as process:
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
+    with running_gateway(broker, prefix, data_dir, env, port) as (url, process):
         yield url, process
 
 
@@ -279,6 +272,11 @@ def test_goals_are_published_and_bad_ones_refused(
             ("plan", {"soc": 80, "time": "07:00", "when": "soon"}),
             ("plan", "07:00"),
             ("plan", [80, "07:00"]),
+            ("price_limit", "0.1"),
+            ("price_limit", True),
+            ("price_limit", 25),  # cents, not per kWh
+            ("price_limit", 1e300),
+            ("price_limit", {"limit": 0.1}),
         ):
             response = put(url, name, body)
             assert response.status_code == 422, (name, body, response.text)
@@ -287,6 +285,17 @@ def test_goals_are_published_and_bad_ones_refused(
         assert put(url, "min_soc", 0).status_code == 204  # 0 = no minimum
         assert put(url, "plan", {"soc": 80, "time": "07:00", "days": ["fri", "mon"]}).status_code == 204
         assert httpx.put(f"{url}{API}/controller/plan", content=b"null", headers=JSON).status_code == 204
+        assert put(url, "price_limit", 0.15).status_code == 204
+        assert put(url, "price_limit", -0.02).status_code == 204
+        assert (
+            httpx.put(f"{url}{API}/controller/price_limit", content=b"null", headers=JSON).status_code == 204
+        )
+
+        def price_limits() -> list[bytes] | None:
+            payloads = [m.payload for m in probe.since(mark, f"{prefix}/controller/price_limit/set")]
+            return payloads if len(payloads) == 3 else None
+
+        assert wait_until(price_limits) == [b"0.15", b"-0.02", b""]
         topic = f"{prefix}/controller/plan/set"
         plans = wait_until(lambda: (p := [m.payload for m in probe.since(mark, topic)])[1:] and p)
         assert plans == [b'{"soc": 80, "time": "07:00", "days": ["mon", "fri"]}', b""]
@@ -366,6 +375,9 @@ def test_session_totals_on_the_gateway_state_and_home_assistant(
             assert minimum["command_topic"] == f"{prefix}/controller/min_soc/set"
             assert (minimum["min"], minimum["max"], minimum["unit_of_measurement"]) == (0, 100, "%")
             assert config("number", "limit_soc")["command_topic"] == f"{prefix}/controller/limit_soc/set"
+            price_limit = config("number", "price_limit")
+            assert price_limit["command_topic"] == f"{prefix}/controller/price_limit/set"
+            assert "value_json.price_limit" in price_limit["value_template"]
             plan = config("text", "plan")
             assert plan["command_topic"] == f"{prefix}/controller/plan/set"
             assert config("sensor", "plan_finish")["device_class"] == "timestamp"

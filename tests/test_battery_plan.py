@@ -17,7 +17,7 @@ from pvcontrol.models import (
     Priority,
     WallboxData,
 )
-from pvcontrol.settings import ControllerSettings, Settings
+from pvcontrol_app.settings import Settings
 from services.controller import law, tracking
 from services.controller.battery_plan import (
     BatteryMemory,
@@ -28,6 +28,7 @@ from services.controller.battery_plan import (
     plan_reason,
 )
 from services.controller.law import LawInputs
+from services.controller.settings import ControllerSettings
 from services.controller.strategies import STRATEGIES
 from services.controller.tracking import TrackingState, control_cycle, initial_state
 

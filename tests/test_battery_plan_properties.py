@@ -22,8 +22,8 @@ from pvcontrol.models import (
     Priority,
     WallboxData,
 )
-from pvcontrol.settings import ControllerSettings
 from services.controller.law import LawInputs, LawState
+from services.controller.settings import ControllerSettings
 from services.controller.tracking import control_cycle, initial_state
 
 MIDNIGHT = 1_781_042_400.0  # frozen; the law only uses differences (and the clock time in its reason)

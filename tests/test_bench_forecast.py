@@ -12,9 +12,10 @@ pytest.importorskip("pvlib")  # the bench extra
 
 from bench.day import STEPS, Day
 from bench.forecast import HOUR_STEPS, PERIOD, ForecastFeed
-from bench.plant import BatterySpec, run_day, steady_battery
+from bench.plant import run_day, steady_battery
+from bench.plant_devices import BatterySpec
 from pvcontrol.models import ForecastData
-from pvcontrol.settings import ControllerSettings
+from services.controller.settings import ControllerSettings
 
 START = 1_781_474_400.0  # any local midnight
 NOON_STEP = STEPS // 2

@@ -25,7 +25,7 @@ from tests.custom_mosquitto import BrokerAt, connect_result, custom_mosquitto, d
 from tests.helpers import Broker, free_port, running, wait_until
 
 P = "pvcontrol"  # the prefix the ACL is written for; the broker is private to this module
-SERVICES = ("meter", "wallbox", "car", "relay", "controller", "forecast", "api")
+SERVICES = ("meter", "wallbox", "car", "relay", "controller", "forecast", "tariff", "api")
 USERS = (*SERVICES, "homeassistant", "nodered")
 
 
@@ -50,6 +50,7 @@ MAY_WRITE: dict[str, set[str]] = {
     | {f"{P}/wallbox/{name}/set" for name in ("max_current", "allow_charging", "reset", "phases")}
     | {f"{P}/relay/phases/set"},
     "forecast": own("forecast"),
+    "tariff": own("tariff"),
     "api": own("api")
     | {f"{P}/state", "homeassistant/#", f"{P}/wallbox/car_status/set"}
     | CONTROLLER_COMMANDS,
@@ -63,6 +64,7 @@ MAY_READ: dict[str, set[str]] = {
     "relay": own("relay") | {f"{P}/relay/phases/set", f"{P}/wallbox/state"},
     "controller": {f"{P}/#"},
     "forecast": own("forecast") | {f"{P}/meter/state"},
+    "tariff": own("tariff"),
     "api": {f"{P}/#", "homeassistant/#"},  # its own discovery documents, to remove the pre-prefix ones
     "homeassistant": {f"{P}/#", "homeassistant/#"},
     "nodered": {f"{P}/#"},

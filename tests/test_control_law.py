@@ -8,7 +8,6 @@ from dataclasses import replace
 import pytest
 
 from pvcontrol.models import CarStatus, ChargeMode, MeterData, PhaseMode, Priority, WallboxData, WbError
-from pvcontrol.settings import ControllerSettings
 from services.controller.law import (
     Commands,
     CycleResult,
@@ -18,6 +17,7 @@ from services.controller.law import (
     control_cycle,
     initial_state,
 )
+from services.controller.settings import ControllerSettings
 
 NOW = 1_700_000_000.0
 DEFAULTS = ControllerSettings()

@@ -14,11 +14,11 @@ import pytest
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import ChargeMode, ControllerData
-from pvcontrol.settings import ControllerSettings
 from pvcontrol.topics import Topics
 from services.controller import service as controller_service
 from services.controller.cycle import Strategy
 from services.controller.law import Commands, CycleResult, LawInputs, LawState
+from services.controller.settings import ControllerSettings
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.settings import ControllerSettings
 from pvcontrol.topics import Topics
 from services.controller import service as controller_service
 from services.controller.model import Step
+from services.controller.settings import ControllerSettings
 from services.controller.strategies import STRATEGIES
 from tests.helpers import RESTORES, Broker, MqttProbe, ServiceProcess, running, wait_until
 

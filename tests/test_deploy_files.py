@@ -17,7 +17,7 @@ from tests.helpers import free_port
 
 ROOT = DEPLOY.parent.parent
 K8S = ROOT / "deploy" / "k8s"
-SERVICES = ("meter", "wallbox", "car", "relay", "controller", "forecast", "api")
+SERVICES = ("meter", "wallbox", "car", "relay", "controller", "forecast", "tariff", "api")
 
 
 def acl_users() -> list[str]:

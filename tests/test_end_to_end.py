@@ -16,22 +16,20 @@ from tests.helpers import (
     ServiceProcess,
     free_port,
     gateway_ready,
+    put_once_online,
     running,
+    running_all,
     wait_until,
 )
 
-# A quick sun (one |sin| bump per 20 s: the simulated meter's time scale), no home battery to hide the
-# surplus, fast cycles: charging is possible for 15 s of each bump, 30 cycles; a missed bump waits 20 s.
+# A quick sun (one |sin| bump per 20 s: the simulated meter's time scale) over FAST_SIMULATION (no home
+# battery to hide the surplus), fast cycles: charging is possible for 15 s of each bump, 30 cycles; a
+# missed bump waits 20 s.
 # The original strategy (its allow-charging delay shrunk; the tracking strategy has its own end-to-end test).
 FAST_SYSTEM = {
     "PVC_CONTROLLER__STRATEGY": "original",
-    "PVC_METER__POLL_INTERVAL": "0.25",
     "PVC_METER__PV_MAX": "6000",
     "PVC_METER__PV_PERIOD": "20",
-    "PVC_METER__CONSUMPTION_VARIATION": "0",
-    "PVC_METER__BATTERY_MAX_POWER": "0",
-    "PVC_WALLBOX__POLL_INTERVAL": "0.25",
-    "PVC_CAR__POLL_INTERVAL": "1",
     "PVC_CONTROLLER__CYCLE_TIME": "0.5",
     "PVC_CONTROLLER__PV_ALLOW_CHARGING_DELAY": "1",
 }
@@ -39,22 +37,16 @@ FAST_SYSTEM = {
 
 @pytest.fixture
 def system(mqtt_broker: Broker, prefix: str, tmp_path: Path) -> Iterator[tuple[str, ServiceProcess]]:
-    port = free_port()
-    args = ["all", "--port", str(port), "--host", "127.0.0.1", "--relay", "DisabledPhaseRelay"]
-    with running(args, mqtt_broker, prefix, tmp_path, {**FAST_SYSTEM, "PVC_WALLBOX__PHASES": "1"}) as p:
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
-        yield url, p
+    env = {**FAST_SYSTEM, "PVC_WALLBOX__PHASES": "1"}
+    with running_all(mqtt_broker, prefix, tmp_path, env, ["--relay", "DisabledPhaseRelay"]) as system:
+        yield system
 
 
 def test_pv_only_over_rest_makes_the_wallbox_follow_the_sun(
     system: tuple[str, ServiceProcess], probe: MqttProbe, prefix: str
 ) -> None:
     url, process = system
-    wait_until(
-        lambda: httpx.put(f"{url}/api/pvcontrol/controller/desired_mode", json="PV_ONLY").status_code == 204,
-        what="controller online",
-    )
+    put_once_online(url)  # PV_ONLY, once the controller is online
     wallbox = f"{prefix}/wallbox/state"
     probe.wait_json(wallbox, lambda w: w["allow_charging"] and w["power"] > 0, timeout=60)
     currents = set()

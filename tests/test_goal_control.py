@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pvcontrol.models import CarData, CarStatus, ChargeMode, MeterData, WallboxData
-from pvcontrol.settings import ControllerSettings
 from services.controller import law, tracking
 from services.controller.goal_control import GoalState, cycle_with_goals
 from services.controller.goals import Goals, Plan
 from services.controller.law import LawInputs, LawState
+from services.controller.settings import ControllerSettings
 from tests.helpers import RESTORES, Broker, MqttProbe, ServiceProcess, running
 
 SETTINGS = ControllerSettings(cycle_time=1)
@@ -181,6 +181,8 @@ def test_bad_goal_commands_are_rejected_and_change_nothing(
         ("limit_soc", "20"),  # below the minimum
         ("plan", '{"soc": 80, "time": "25:00"}'),
         ("plan", "tomorrow"),
+        ("price_limit", "25"),  # cents, not per kWh
+        ("price_limit", "cheap"),
     ]:
         mark = probe.mark()
         probe.publish(f"{prefix}/controller/{topic}/set", payload)
@@ -188,7 +190,12 @@ def test_bad_goal_commands_are_rejected_and_change_nothing(
         assert error["topic"].endswith(f"{topic}/set")
     mark = probe.mark()
     state = controller_state(probe, prefix, mark)
-    assert (state["min_soc"], state["limit_soc"], state["plan"]) == (30, None, None)
+    assert (state["min_soc"], state["limit_soc"], state["plan"], state["price_limit"]) == (
+        30,
+        None,
+        None,
+        None,
+    )
 
 
 def test_goals_survive_a_restart(probe: MqttProbe, prefix: str, mqtt_broker: Broker, tmp_path: Path) -> None:
@@ -197,15 +204,63 @@ def test_goals_survive_a_restart(probe: MqttProbe, prefix: str, mqtt_broker: Bro
     with running(["controller"], mqtt_broker, prefix, tmp_path, env):
         probe.wait_for(f"{prefix}/controller/status", lambda m: m.payload == b"online")
         probe.publish(f"{prefix}/controller/limit_soc/set", "85")
+        probe.publish(f"{prefix}/controller/price_limit/set", "0.12")
         probe.publish(f"{prefix}/controller/plan/set", '{"soc": 80, "time": "07:00", "days": ["mon"]}')
-        state = controller_state(probe, prefix, 0, limit_soc=85)
+        state = controller_state(probe, prefix, 0, limit_soc=85, price_limit=0.12)
         probe.wait_json(f"{prefix}/controller/state", lambda s: s["plan"] is not None)
     mark = probe.mark()
     with running(["controller"], mqtt_broker, prefix, tmp_path, {**env, **RESTORES}):
-        state = controller_state(probe, prefix, mark, limit_soc=85)
+        state = controller_state(probe, prefix, mark, limit_soc=85, price_limit=0.12)
         assert state["plan"]["soc"] == 80
         assert state["plan"]["days"] == ["mon"]
         assert state["plan"]["grid_start"] < state["plan"]["deadline"]
         mark = probe.mark()
         probe.publish(f"{prefix}/controller/plan/set", "")  # an empty payload clears the plan
         controller_state(probe, prefix, mark, plan=None)
+        mark = probe.mark()
+        probe.publish(f"{prefix}/controller/price_limit/set", "")  # empty: off
+        controller_state(probe, prefix, mark, price_limit=None)
+
+
+def hourly_tariff(prices: list[float]) -> dict[str, Any]:
+    hour = time.time() - 600  # the current period has 50 min to go whenever the test runs
+    periods = [
+        {"start": hour + k * 3600, "end": hour + (k + 1) * 3600, "grid_price": p, "feed_in": 0.08}
+        for k, p in enumerate(prices)
+    ]
+    return {"ts": time.time(), "error": 0, "source": "Awattar", "currency": "EUR", "periods": periods}
+
+
+def test_a_plan_buys_in_the_cheapest_hours_of_p_tariff_state(
+    probe: MqttProbe, prefix: str, controller: ServiceProcess
+) -> None:
+    """P/tariff/state as the tariff service publishes it: 50 -> 70 % (13 kWh, 1.2 h at 11 kW) by 6 h from
+    now; this hour is the cheapest, then it is the dearest."""
+    publish_readings(probe, prefix, soc=50)
+    probe.publish(f"{prefix}/controller/desired_mode/set", "PV_ONLY")
+    probe.publish_json(f"{prefix}/tariff/state", hourly_tariff([0.05, 0.3, 0.3, 0.3, 0.25, 0.3, 0.3, 0.3]))
+    deadline = time.localtime(time.time() + 6 * 3600)
+    mark = probe.mark()
+    probe.publish(
+        f"{prefix}/controller/plan/set",
+        f'{{"soc": 70, "time": "{deadline.tm_hour:02}:{deadline.tm_min:02}"}}',
+    )
+    assert probe.wait_for(f"{prefix}/wallbox/max_current/set", after=mark).payload == b"16"
+    assert probe.wait_for(f"{prefix}/wallbox/allow_charging/set", after=mark).payload == b"true"
+    state = probe.wait_json(
+        f"{prefix}/controller/state", lambda s: bool(s["plan"] and s["plan"]["slots"]), after=mark
+    )
+    plan = state["plan"]
+    assert plan["slots"][0]["grid_price"] == 0.05
+    assert plan["cost_estimate"] is not None
+    assert "from the grid at 0.05" in state["reason"]
+    assert state["desired_mode"] == "PV_ONLY"
+
+    mark = probe.mark()
+    publish_readings(probe, prefix, soc=50)
+    probe.publish_json(f"{prefix}/tariff/state", hourly_tariff([0.9, 0.3, 0.3, 0.3, 0.25, 0.3, 0.3, 0.3]))
+    state = probe.wait_json(
+        f"{prefix}/controller/state", lambda s: "sun first" in (s.get("reason") or ""), after=mark
+    )
+    assert 0.9 not in [slot["grid_price"] for slot in state["plan"]["slots"]]
+    assert 0.25 in [slot["grid_price"] for slot in state["plan"]["slots"]]

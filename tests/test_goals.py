@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from pvcontrol.commands import CommandError
+from pvcontrol.goal_commands import SocGoal, parse_soc
 from pvcontrol.models import CarData, ChargeMode
 from services.controller.goals import (
     Action,
@@ -18,7 +19,6 @@ from services.controller.goals import (
     current_soc,
     decide,
     parse_plan,
-    parse_soc,
     project,
 )
 
@@ -257,7 +257,7 @@ def test_bad_plan_commands_are_rejected(payload: bytes) -> None:
         (b"100", "limit_soc", None),
     ],
 )
-def test_soc_commands(payload: bytes, name: str, value: int | None) -> None:
+def test_soc_commands(payload: bytes, name: SocGoal, value: int | None) -> None:
     assert parse_soc(payload, name) == value
 
 

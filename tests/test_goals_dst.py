@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pvcontrol.models import CarData, CarStatus, ChargeMode, MeterData, WallboxData
-from pvcontrol.settings import ControllerSettings
 from services.controller import law
 from services.controller.goal_control import GoalState, cycle_with_goals
 from services.controller.goals import (
@@ -28,6 +27,7 @@ from services.controller.goals import (
     wall_clock_instant,
 )
 from services.controller.law import LawInputs, LawState
+from services.controller.settings import ControllerSettings
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SPRING = date(2027, 3, 28)  # 02:00 CET -> 03:00 CEST at 01:00 UTC

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
-from pvcontrol import ha_cleanup
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.settings import ApiSettings
 from pvcontrol.topics import Topics
+from pvcontrol_app import ha_cleanup
 from services.api.discovery import Naming, _documents, all_topics, documents, legacy_topics
 from services.api.service import ApiService
+from services.api.settings import ApiSettings
 from tests.helpers import Broker, MqttProbe, retained_discovery_documents, wait_until
 
 

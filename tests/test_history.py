@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from pvcontrol.models import CarData, CarStatus, MeterData, WallboxData
-from services.history.resume import resume
-from services.history.samples import MinuteAverages
-from services.history.sessions import Session, Tariff, step
-from services.history.store import MIGRATIONS, HistoryError, HistoryStore, PowerSample
+from services.api.history.resume import resume
+from services.api.history.samples import MinuteAverages
+from services.api.history.schema import MIGRATIONS, HistoryError
+from services.api.history.sessions import Session, Tariff, step
+from services.api.history.store import HistoryStore, PowerSample
 from tests.file_faults import fill, full_disk, locked, read_only
 
 PLUGGED, CHARGING, UNPLUGGED = CarStatus.WaitingForVehicle, CarStatus.Charging, CarStatus.NoVehicle

@@ -20,10 +20,11 @@ import httpx
 import pytest
 
 from pvcontrol.models import CarStatus, MeterData, WallboxData
-from pvcontrol.settings import HistorySettings
-from services.api.history import FILE_NAME, History, HistoryUnavailable
-from services.history.sessions import Session
-from services.history.store import HistoryStore
+from services.api.history.file import FILE_NAME, HistoryUnavailable
+from services.api.history.recorder import History
+from services.api.history.sessions import Session
+from services.api.history.store import HistoryStore
+from services.api.settings import HistorySettings
 from tests.file_faults import locked, read_only
 from tests.helpers import Broker, MqttProbe, wait_until
 from tests.test_api_history import API, closed_session, gateway, gateway_process, meter, only_session

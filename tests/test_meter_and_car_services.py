@@ -17,11 +17,10 @@ from prometheus_client import REGISTRY
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
 from pvcontrol.models import MeterData
-from pvcontrol.settings import SimulatedMeterConfig
 from pvcontrol.topics import Topics
 from services.meter.device import Meter
 from services.meter.service import MeterPoller, MeterService
-from services.meter.simulated import SimulatedMeter
+from services.meter.simulated import SimulatedMeter, SimulatedMeterConfig
 from tests.helpers import Broker, MqttProbe, running
 
 ENERGIES = ("energy_consumption", "energy_consumption_grid", "energy_consumption_pv")

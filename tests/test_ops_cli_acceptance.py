@@ -32,7 +32,7 @@ from tests.custom_mosquitto import custom_mosquitto, deployed_config, password_f
 from tests.helpers import free_port, wait_until
 from tests.ops_helpers import REPO, load_yaml
 
-SERVICES = ("meter", "wallbox", "car", "relay", "controller", "forecast", "api")
+SERVICES = ("meter", "wallbox", "car", "relay", "controller", "forecast", "tariff", "api")
 P = "pvcontrol"
 K8S = REPO / "deploy" / "k8s"
 NODE_NAME = "raspberrypi"  # the relay's node in relay.yaml's nodeSelector and config.yaml

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import shutil
 import signal
 import subprocess
 import urllib.request
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
+from pvcontrol.topics import ServiceName
 from tests.helpers import Broker, accepts, free_port, wait_until
 from tests.ops_helpers import REPO, need_tool
 
@@ -102,9 +105,28 @@ def test_systemd_analyze_verifies_the_units_in_the_installed_root(root: Path) ->
     system = root / "usr" / "lib" / "systemd" / "system"
     if not system.exists():
         shutil.copytree("/usr/lib/systemd/system", system, symlinks=True)
-    for name in ("pvcontrol.service", "pvcontrol@relay.service"):
+    for name in ("pvcontrol.service", "pvcontrol@relay.service", "pvcontrol@tariff.service"):
         done = subprocess.run([analyze, "verify", f"--root={root}", name], capture_output=True, text=True)
         assert (done.returncode, done.stderr) == (0, ""), f"{name}: {done.stderr}"
+
+
+def test_the_all_in_one_unit_conflicts_with_every_single_service_unit() -> None:
+    """`pvcontrol all` and a per-service unit of the same service would publish twice on the same topics."""
+    conflicts = unit(REPO / "deploy" / "systemd" / "pvcontrol.service")["Unit"]["Conflicts"].split()
+    assert sorted(conflicts) == sorted(f"pvcontrol@{name}.service" for name in get_args(ServiceName))
+    single = unit(REPO / "deploy" / "systemd" / "pvcontrol@.service")["Unit"]["Conflicts"]
+    assert single == "pvcontrol.service"
+
+
+def test_install_builds_from_what_the_image_builds_from() -> None:
+    """A package the image copies but install.sh does not is missing only on the Pi, at the first start."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    wheels_stage = dockerfile.split("AS wheels", 1)[1].split("\nFROM ", 1)[0]
+    copies = re.findall(r"^COPY (.+) \S+$", wheels_stage, re.M)
+    image = {p.rstrip("/") for line in copies for p in line.split()}
+    (copy,) = re.findall(r'^cp -r (.+) "\$build/"$', INSTALL.read_text(), re.M)
+    installed = {p.removeprefix('"$SRC/').rstrip('"') for p in copy.split()}
+    assert installed == image
 
 
 def test_the_installed_pvcontrol_starts_with_the_installed_config(

@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.commands import CommandError
 from pvcontrol.models import ChargeMode
-from pvcontrol.settings import ControllerSettings, SimulatedPhaseRelayConfig
 from pvcontrol.topics import Topics
 from services.controller import service as controller_module
 from services.controller.service import ControllerService
+from services.controller.settings import ControllerSettings
 from services.relay import service as relay_module
 from services.relay.service import RelayService
-from services.relay.simulated import SimulatedPhaseRelay
+from services.relay.simulated import SimulatedPhaseRelay, SimulatedPhaseRelayConfig
 
 NOWHERE = BrokerAddress("127.0.0.1", 9)  # never connected: the handlers are called directly
 TOPICS = Topics("prop")

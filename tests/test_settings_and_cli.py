@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from pvcontrol import cli
-from pvcontrol.settings import load_settings, public_config
+from pvcontrol.settings import public_config
+from pvcontrol_app import cli
+from pvcontrol_app.settings import load_settings
 from services.wallbox.simulated import SimulatedWallboxConfig, SimulatedWallboxWithRelayConfig
 from tests.helpers import (
     Broker,

@@ -60,13 +60,7 @@ def test_a_dying_service_stops_the_charger_and_takes_every_status_offline(
                 await asyncio.to_thread(
                     probe.wait_for, f"{prefix}/{service}/status", lambda m: m.payload == b"online"
                 )
-            await asyncio.to_thread(wait_until, lambda: cp.connected, 20, "the charge point connected")
-            await asyncio.to_thread(cp.plug, True)
-            probe.publish(f"{prefix}/wallbox/max_current/set", "16")
-            probe.publish(f"{prefix}/wallbox/allow_charging/set", "true")
-            await asyncio.to_thread(wait_until, lambda: cp.connector.current == 16, 20, "charging at 16 A")
-            die.set()
-            return await asyncio.wait_for(runner, 20)
+            return await charge_then_die(probe, cp, die, runner)
 
         assert asyncio.run(scenario()) == ["controller"]
         assert cp.connector.limit == 0  # told to stop before the process went
@@ -94,18 +88,26 @@ def test_a_dying_wallbox_service_stops_its_charger_on_the_way_out(
 
             wallbox._watch_controller = watchdog_with_a_bug  # type: ignore[method-assign,assignment]
             runner = asyncio.create_task(run_all([wallbox], stop, broker))
-            await asyncio.to_thread(wait_until, lambda: cp.connected, 20, "the charge point connected")
-            await asyncio.to_thread(cp.plug, True)
-            probe.publish(f"{prefix}/wallbox/max_current/set", "16")
-            probe.publish(f"{prefix}/wallbox/allow_charging/set", "true")
-            await asyncio.to_thread(wait_until, lambda: cp.connector.current == 16, 20, "charging at 16 A")
-            die.set()
-            return await asyncio.wait_for(runner, 20)
+            return await charge_then_die(probe, cp, die, runner)
 
         assert asyncio.run(scenario()) == ["wallbox"]
         assert (cp.connector.limit, cp.connector.current) == (0, 0)
     topic = f"{prefix}/wallbox/status"
     wait_until(lambda: offline(probe, topic), 10, "wallbox offline")
+
+
+async def charge_then_die(
+    probe: MqttProbe, cp: FakeChargePoint, die: asyncio.Event, runner: asyncio.Task[list[str]]
+) -> list[str]:
+    """The car charging at 16 A through the wallbox service, then `die` set: the services `run_all` names
+    as dead."""
+    await asyncio.to_thread(wait_until, lambda: cp.connected, 20, "the charge point connected")
+    await asyncio.to_thread(cp.plug, True)
+    probe.publish(f"{probe.prefix}/wallbox/max_current/set", "16")
+    probe.publish(f"{probe.prefix}/wallbox/allow_charging/set", "true")
+    await asyncio.to_thread(wait_until, lambda: cp.connector.current == 16, 20, "charging at 16 A")
+    die.set()
+    return await asyncio.wait_for(runner, 20)
 
 
 def offline(probe: MqttProbe, topic: str) -> bool:

@@ -9,28 +9,22 @@ import httpx
 import pytest
 
 from tests.helpers import (
-    STARTUP_TIMEOUT,
     Broker,
     MqttProbe,
     ServiceProcess,
-    free_port,
-    gateway_ready,
-    running,
+    put_once_online,
+    running_all,
     wait_until,
 )
 
-# A quick sun (one |sin| bump of 7 kW per 40 s: 3 phases have their 4.2 kW for half of each bump), no
-# home battery, the phase relay on, and the tracking strategy's timers shrunk to the sun's pace.
+# A quick sun (one |sin| bump of 7 kW per 40 s: 3 phases have their 4.2 kW for half of each bump) over
+# FAST_SIMULATION (no home battery), the phase relay on, and the tracking strategy's timers shrunk to
+# the sun's pace.
 FAST_TRACKING = {
-    "PVC_METER__POLL_INTERVAL": "0.25",
     "PVC_METER__PV_MAX": "7000",
     "PVC_METER__PV_PERIOD": "40",
-    "PVC_METER__CONSUMPTION_VARIATION": "0",
-    "PVC_METER__BATTERY_MAX_POWER": "0",
-    "PVC_WALLBOX__POLL_INTERVAL": "0.25",
     "PVC_WALLBOX__SWITCH_PHASES_RESET_DELAY": "0.1",
     "PVC_RELAY__IDLE_SETTLE": "0.6",
-    "PVC_CAR__POLL_INTERVAL": "1",
     "PVC_CONTROLLER__STRATEGY": "tracking",
     "PVC_CONTROLLER__CYCLE_TIME": "2",
     "PVC_CONTROLLER__TRACKING_START_DELAY": "1",
@@ -44,22 +38,15 @@ FAST_TRACKING = {
 
 @pytest.fixture
 def system(mqtt_broker: Broker, prefix: str, tmp_path: Path) -> Iterator[tuple[str, ServiceProcess]]:
-    port = free_port()
-    args = ["all", "--port", str(port), "--host", "127.0.0.1"]
-    with running(args, mqtt_broker, prefix, tmp_path, FAST_TRACKING) as p:
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: gateway_ready(url), STARTUP_TIMEOUT, "gateway ready")
-        yield url, p
+    with running_all(mqtt_broker, prefix, tmp_path, FAST_TRACKING) as system:
+        yield system
 
 
 def test_tracking_follows_the_sun_on_1_and_3_phases_and_never_switches_under_load(
     system: tuple[str, ServiceProcess], probe: MqttProbe, prefix: str
 ) -> None:
     url, process = system
-    wait_until(
-        lambda: httpx.put(f"{url}/api/pvcontrol/controller/desired_mode", json="PV_ONLY").status_code == 204,
-        what="controller online",
-    )
+    put_once_online(url)  # PV_ONLY, once the controller is online
     wallbox, relay = f"{prefix}/wallbox/state", f"{prefix}/relay/state"
     probe.wait_json(wallbox, lambda w: w["allow_charging"] and w["power"] > 0, timeout=60)
     seen: set[tuple[int, int]] = set()

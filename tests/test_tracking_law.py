@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 import pytest
 
 from pvcontrol.models import CarStatus, ChargeMode, MeterData, PhaseMode, Priority, WallboxData
-from pvcontrol.settings import ControllerSettings
 from services.controller import law
 from services.controller.law import Commands, CycleResult, LawInputs, LawState
+from services.controller.settings import ControllerSettings
 from services.controller.tracking import TrackingState, as_tracking_state, control_cycle, initial_state
 
 NOW = 1_700_000_000.0

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pvcontrol.models import CarStatus, ChargeMode, MeterData, PhaseMode, Priority, WallboxData, WbError
-from pvcontrol.settings import ControllerSettings
 from services.controller.law import LawInputs, LawState
+from services.controller.settings import ControllerSettings
 from services.controller.tracking import BRIDGE_MAX_TIME, BRIDGE_MIN_SOC, control_cycle, initial_state
 
 NOW = 1_700_000_000.0

@@ -15,7 +15,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 passwd=${1:-$here/passwd}
 envfile=${2:-$here/mqtt-passwords.env}
-users="meter wallbox car relay controller forecast api homeassistant nodered"
+users="meter wallbox car relay controller forecast tariff api homeassistant nodered"
 
 umask 077
 : >"$passwd"

@@ -72,7 +72,7 @@ install -d -m 0755 "$OPT"
 # Built from a copy of what the image copies, so no root-owned build/ is left in the checkout.
 build="$(mktemp -d)"
 trap 'rm -rf "$build"' EXIT
-cp -r "$SRC/pyproject.toml" "$SRC/README.md" "$SRC/pvcontrol" "$SRC/services" "$build/"
+cp -r "$SRC/pyproject.toml" "$SRC/README.md" "$SRC/pvcontrol" "$SRC/services" "$SRC/pvcontrol_app" "$build/"
 "$OPT/venv/bin/pip" install --quiet --disable-pip-version-check --upgrade "$build"
 
 step "phone UI in $OPT/ui"

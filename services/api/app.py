@@ -2,42 +2,27 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BeforeValidator
 
 from pvcontrol import __version__
-from pvcontrol.commands import CommandError
-from pvcontrol.models import CarStatus, ChargeMode, ControllerData, Priority
-from pvcontrol.topics import ServiceName
 from services.api import errors
 from services.api.auth import Auth
+from services.api.commands import Publish, add_setting_routes
 from services.api.events import Broadcaster
-from services.api.history import History
-from services.api.history_api import history_router
+from services.api.history.recorder import History
+from services.api.history.routes import history_router
 from services.api.limits import RequestLimits
 from services.api.picture import Picture
 from services.api.static import ui_router
-from services.controller.goals import plan_document, plan_from_document
 
-# service, command name, payload -> whether it was handed to the broker
-Publish = Callable[[ServiceName, str, str], Awaitable[bool]]
-Service = Literal["controller", "meter", "wallbox", "relay", "car", "forecast"]
-SettablePhaseMode = Literal["AUTO", "CHARGE_1P", "CHARGE_3P"]
-
-
-def plain_int(value: object) -> int:
-    """A JSON integer, not `true`, `1.0` or `"1"` (which pydantic would also take for 1)."""
-    if type(value) is not int:
-        raise ValueError("expected a plain integer")
-    return value
+Service = Literal["controller", "meter", "wallbox", "relay", "car", "forecast", "tariff"]
 
 
 @dataclass
@@ -54,15 +39,6 @@ def api_router(gw: Gateway) -> APIRouter:
     router = APIRouter(prefix="/api/pvcontrol", tags=["pvcontrol"])
     read = [Depends(gw.auth.read_guard())]
     write = [Depends(gw.auth.write_guard())]
-
-    async def command(name: str, value: str, service: ServiceName = "controller") -> Response:
-        """Publish a command, or answer 503 with the reason when it would not reach `service`."""
-        refusal = gw.picture.command_refusal(service)
-        if refusal is not None:
-            raise HTTPException(status_code=503, detail=refusal)
-        if not await gw.publish(service, name, value):
-            raise HTTPException(status_code=503, detail="the gateway lost the MQTT broker: command not sent")
-        return Response(status_code=204)
 
     @router.get("", summary="The state of every service", dependencies=read)
     async def whole() -> dict[str, Any]:
@@ -84,89 +60,7 @@ def api_router(gw: Gateway) -> APIRouter:
     async def one(service: Service) -> dict[str, Any]:
         return gw.picture.service_document(service)
 
-    @router.put(
-        "/controller/desired_mode",
-        status_code=204,
-        summary="Set the charge mode",
-        dependencies=write,
-    )
-    async def desired_mode(mode: Annotated[ChargeMode, Body()]) -> Response:
-        return await command("desired_mode", mode.value)
-
-    @router.put(
-        "/controller/phase_mode",
-        status_code=204,
-        summary="Set the phase mode",
-        dependencies=write,
-    )
-    async def phase_mode(mode: Annotated[SettablePhaseMode, Body()]) -> Response:
-        return await command("phase_mode", mode)
-
-    @router.put(
-        "/controller/desired_priority",
-        status_code=204,
-        summary="Set the priority",
-        dependencies=write,
-    )
-    async def desired_priority(priority: Annotated[Priority, Body()]) -> Response:
-        return await command("desired_priority", priority.value)
-
-    def goals() -> ControllerData:
-        state = gw.picture.state("controller")
-        assert isinstance(state, ControllerData)
-        return state
-
-    @router.put(
-        "/controller/min_soc",
-        status_code=204,
-        summary="Charge at full power below this SOC (%), whatever the mode; 0 = none",
-        dependencies=write,
-    )
-    async def min_soc(soc: Annotated[int, BeforeValidator(plain_int), Body(ge=0, le=100)]) -> Response:
-        limit = goals().limit_soc
-        if soc and limit is not None and soc > limit:
-            raise HTTPException(status_code=422, detail=f"minimum {soc} % is above the limit of {limit} %")
-        return await command("min_soc", str(soc))
-
-    @router.put(
-        "/controller/limit_soc",
-        status_code=204,
-        summary="Stop at this SOC (%) in every mode but MANUAL; 100 = none",
-        dependencies=write,
-    )
-    async def limit_soc(soc: Annotated[int, BeforeValidator(plain_int), Body(ge=1, le=100)]) -> Response:
-        minimum = goals().min_soc
-        if soc < 100 and minimum is not None and soc < minimum:
-            raise HTTPException(status_code=422, detail=f"limit {soc} % is below the minimum of {minimum} %")
-        return await command("limit_soc", str(soc))
-
-    @router.put(
-        "/controller/plan",
-        status_code=204,
-        summary='Departure plan {"soc": 80, "time": "07:00", "days": ["mon", ...]}; null clears it',
-        dependencies=write,
-    )
-    async def plan(document: Annotated[Any, Body()] = None) -> Response:
-        if document is None:
-            return await command("plan", "")
-        try:
-            parsed = plan_from_document(document)
-        except CommandError as e:
-            raise HTTPException(status_code=422, detail=str(e)) from e
-        return await command("plan", json.dumps(plan_document(parsed)))
-
-    @router.put(
-        "/controller/wallbox/car_status",
-        status_code=204,
-        summary="Plug a simulated car in or out (simulated wallbox only)",
-        dependencies=write,
-    )
-    async def car_status(status: Annotated[CarStatus, BeforeValidator(plain_int), Body()]) -> Response:
-        # the wallbox declares it in its config document (simulations only)
-        if gw.picture.configs.get("wallbox", {}).get("car_status_settable") is not True:
-            raise HTTPException(status_code=422, detail="this wallbox does not take car_status")
-        return await command("car_status", str(int(status)), service="wallbox")
-
+    add_setting_routes(router, gw.picture, gw.publish, write)
     return router
 
 

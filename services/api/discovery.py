@@ -5,6 +5,7 @@ and unique ids `pvcontrol_<node>_<id>`, where the node is the prefix, so two ins
 never take over each other's entities. Versions before this one published `homeassistant/<component>/
 pvcontrol_<id>/config` for every prefix alike ("legacy"); `is_own_legacy` tells which of those documents
 pointed at this prefix, so the gateway's upgrade and `pvcontrol ha-cleanup` remove only their own.
+The entities themselves (names, fields, templates) are the table in `services/api/discovery_entities.py`.
 """
 
 from __future__ import annotations
@@ -17,73 +18,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from pvcontrol import __version__
-from pvcontrol.models import ChargeMode, Priority
+from pvcontrol.goal_commands import SOC_NONE, SocGoal
+from pvcontrol.models import ChargeMode, Priority, TariffData
 from pvcontrol.topics import ServiceName, Topics
+from services.api.discovery_entities import (
+    BATTERY_FULL_AT,
+    CAR_SOC,
+    ENERGY_SENSORS,
+    FORECAST_SENSORS,
+    GOAL_NUMBERS,
+    GRID_PRICE,
+    PLAN_ACHIEVABLE,
+    PLAN_COST,
+    PLAN_FINISH,
+    PLAN_TEXT,
+    PRICE_LIMIT_COMMAND,
+    PRICE_LIMIT_OFF,
+    PRICE_LIMIT_VALUE,
+    SENSORS,
+    SESSION_SENSORS,
+    SOC_SCALE,
+)
 
 DEFAULT_PREFIX = Topics().prefix
+DEFAULT_CURRENCY = TariffData().currency
 _NODE = re.compile(r"[A-Za-z0-9_-]+")  # what Home Assistant takes as a node id in a discovery topic
-
-# object id, name, service, field, unit, device class
-SENSORS: tuple[tuple[str, str, ServiceName, str, str, str | None], ...] = (
-    ("power_pv", "PV power", "meter", "power_pv", "W", "power"),
-    ("power_grid", "Grid power", "meter", "power_grid", "W", "power"),
-    ("power_consumption", "Home consumption", "meter", "power_consumption", "W", "power"),
-    ("power_battery", "Home battery power", "meter", "power_battery", "W", "power"),
-    ("soc_battery", "Home battery", "meter", "soc_battery", "%", "battery"),
-    ("car_soc", "Car battery", "car", "soc", "%", "battery"),
-    ("wallbox_power", "Wallbox power", "wallbox", "power", "W", "power"),
-    ("wallbox_max_current", "Wallbox current", "wallbox", "max_current", "A", "current"),
-    ("wallbox_phases", "Wallbox phases", "wallbox", "phases_out", "", None),
-)
-
-# Without a car API (NoCar, WallboxCar) the SOC is unknown: Home Assistant shows that, not 0 %.
-CAR_SOC = "{{ value_json.soc if value_json.soc_known | default(true) else none }}"
-
-# Counters for Home Assistant's Energy dashboard (Wh, never decreasing but for a new cycle: the car's
-# energy by source starts again at 0 every day, which `total_increasing` reads as a new meter cycle).
-ENERGY_SENSORS: tuple[tuple[str, str, ServiceName, str], ...] = (
-    ("energy_home", "Home energy", "meter", "energy_consumption"),
-    ("energy_home_grid", "Home energy from grid", "meter", "energy_consumption_grid"),
-    ("energy_home_pv", "Home energy from PV", "meter", "energy_consumption_pv"),
-    ("wallbox_total_energy", "Wallbox total energy", "wallbox", "total_energy"),
-    ("car_energy_today_pv", "Car energy from PV today", "controller", "energy_today_pv"),
-    ("car_energy_today_grid", "Car energy from grid today", "controller", "energy_today_grid"),
-)
-
-# The PV forecast (P/forecast/state): object id, name, field; Wh without a state class (no measurement).
-FORECAST_SENSORS: tuple[tuple[str, str, str], ...] = (
-    ("forecast_energy_today_remaining", "PV forecast rest of today", "energy_today_remaining"),
-    ("forecast_energy_tomorrow", "PV forecast tomorrow", "energy_tomorrow"),
-)
-
-# The charging sessions' totals from the gateway's history file, on P/api/state (every 30 s).
-SESSION_SENSORS: tuple[tuple[str, str, str], ...] = (
-    ("sessions_energy", "Car energy in sessions", "energy_wh"),
-    ("sessions_energy_pv", "Car energy in sessions from PV", "pv_wh"),
-    ("sessions_energy_battery", "Car energy in sessions from home battery", "battery_wh"),
-    ("sessions_energy_grid", "Car energy in sessions from grid", "grid_wh"),
-)
-# The car's goals as numbers: object id, name, field, value when unset (0 = no minimum, 100 = no limit)
-GOAL_NUMBERS: tuple[tuple[str, str, str, int], ...] = (
-    ("min_soc", "Minimum car SOC", "min_soc", 0),
-    ("limit_soc", "Car charge limit", "limit_soc", 100),
-)
-
-# The plan as set ({"soc": 80, "time": "07:00", "days": [...]}, the text entity's value and command),
-# its projected finish (a timestamp sensor) and whether it can still be met (an attribute).
-PLAN_TEXT = (
-    "{{ {'soc': value_json.plan.soc, 'time': value_json.plan.time, 'days': value_json.plan.days} | tojson "
-    "if value_json.plan else '' }}"
-)
-BATTERY_FULL_AT = (
-    "{{ as_datetime(value_json.home_battery.full_at).isoformat() "
-    "if value_json.home_battery and value_json.home_battery.full_at else none }}"
-)
-PLAN_FINISH = (
-    "{{ as_datetime(value_json.plan.projected_finish).isoformat() "
-    "if value_json.plan and value_json.plan.projected_finish else none }}"
-)
-PLAN_ACHIEVABLE = "{{ {'achievable': value_json.plan.achievable if value_json.plan else none} | tojson }}"
 
 
 def node_id(prefix: str) -> str:
@@ -173,15 +132,16 @@ def _select(names: Naming, object_id: str, name: str, options: list[str]) -> tup
     }
 
 
-def _goal_number(names: Naming, object_id: str, name: str, field: str, unset: int) -> dict[str, Any]:
+def _goal_number(names: Naming, object_id: str, name: str, field: SocGoal) -> dict[str, Any]:
+    unset = SOC_NONE[field]
     return {
         "name": name,
         "unique_id": names.unique_id(object_id),
         "state_topic": names.topics.state("controller"),
         "value_template": f"{{{{ value_json.{field} if value_json.{field} is not none else {unset} }}}}",
         "command_topic": names.topics.command("controller", field),
-        "min": 0,
-        "max": 100,
+        "min": SOC_SCALE[0],
+        "max": SOC_SCALE[1],
         "step": 5,
         "mode": "slider",
         "unit_of_measurement": "%",
@@ -190,11 +150,29 @@ def _goal_number(names: Naming, object_id: str, name: str, field: str, unset: in
     }
 
 
+def _price_limit(names: Naming) -> dict[str, Any]:
+    return {
+        "name": "Grid price limit per kWh (-1 = off)",
+        "unique_id": names.unique_id("price_limit"),
+        "state_topic": names.topics.state("controller"),
+        "value_template": PRICE_LIMIT_VALUE,
+        "command_topic": names.topics.command("controller", "price_limit"),
+        "command_template": PRICE_LIMIT_COMMAND,
+        "min": PRICE_LIMIT_OFF,
+        "max": 2,
+        "step": 0.01,
+        "mode": "box",
+        "device": names.device,
+        **_availability(names, "controller"),
+    }
+
+
 def _goals(names: Naming) -> Iterator[tuple[str, dict[str, Any]]]:
     """Minimum and limit as numbers; the plan as JSON text (empty clears it) and its projected finish."""
     topics = names.topics
-    for object_id, name, field, unset in GOAL_NUMBERS:
-        yield names.topic("number", object_id), _goal_number(names, object_id, name, field, unset)
+    for object_id, name, field in GOAL_NUMBERS:
+        yield names.topic("number", object_id), _goal_number(names, object_id, name, field)
+    yield names.topic("number", "price_limit"), _price_limit(names)
     yield (
         names.topic("text", "plan"),
         {
@@ -230,6 +208,17 @@ def _battery_full_at(names: Naming) -> dict[str, Any]:
     return {**config, "value_template": BATTERY_FULL_AT}
 
 
+def _prices(names: Naming, currency: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The grid price now and the plan's estimated cost: monetary, without a state class (Home Assistant
+    allows only `total` for money, and neither is a total)."""
+    price = _sensor(names, "grid_price", "Grid price", "tariff", "", f"{currency}/kWh", "monetary")
+    del price["state_class"]
+    yield names.topic("sensor", "grid_price"), {**price, "value_template": GRID_PRICE}
+    cost = _sensor(names, "plan_cost", "Departure plan cost estimate", "controller", "", currency, "monetary")
+    del cost["state_class"]
+    yield names.topic("sensor", "plan_cost"), {**cost, "value_template": PLAN_COST}
+
+
 def _session_totals(names: Naming) -> Iterator[tuple[str, dict[str, Any]]]:
     for object_id, name, field in SESSION_SENSORS:
         config = _sensor(names, object_id, name, "api", field, "Wh", "energy", "total_increasing")
@@ -244,12 +233,17 @@ def _of_sessions(config: dict[str, Any], field: str) -> dict[str, Any]:
     return {**config, "value_template": template}
 
 
-def documents(topics: Topics, phase_select: bool) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(topic, config) pairs of this installation; the phase-mode select only when a relay is enabled."""
-    return _documents(Naming(topics), phase_select)
+def documents(
+    topics: Topics, phase_select: bool, currency: str = DEFAULT_CURRENCY
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(topic, config) pairs of this installation; the phase-mode select only when a relay is enabled;
+    prices in the tariff's `currency`."""
+    return _documents(Naming(topics), phase_select, currency)
 
 
-def _documents(names: Naming, phase_select: bool) -> Iterator[tuple[str, dict[str, Any]]]:
+def _documents(
+    names: Naming, phase_select: bool, currency: str = DEFAULT_CURRENCY
+) -> Iterator[tuple[str, dict[str, Any]]]:
     for object_id, name, service, field, unit, device_class in SENSORS:
         config = _sensor(names, object_id, name, service, field, unit, device_class)
         if object_id == "car_soc":
@@ -267,6 +261,7 @@ def _documents(names: Naming, phase_select: bool) -> Iterator[tuple[str, dict[st
         del config["state_class"]
         yield names.topic("sensor", object_id), config
     yield names.topic("sensor", "home_battery_full_at"), _battery_full_at(names)
+    yield from _prices(names, currency)
     if phase_select:
         yield _select(names, "phase_mode", "Phase mode", ["AUTO", "CHARGE_1P", "CHARGE_3P"])
 

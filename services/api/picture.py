@@ -15,14 +15,17 @@ from pvcontrol.models import (
     MeterData,
     RelayData,
     StateDocument,
+    TariffData,
+    TariffPeriod,
     WallboxData,
 )
 from pvcontrol.topics import ServiceName
+from services.api.history.pricing import tariff_problem
 from services.api.liveness import LivenessTracker
 
 DEVICE_SERVICES: tuple[ServiceName, ...] = ("controller", "meter", "wallbox", "relay", "car")
 # Shown by GET /api/pvcontrol/<service> and the live (SSE) document, not in the original's whole document.
-EXTRA_SERVICES: tuple[ServiceName, ...] = ("forecast",)
+EXTRA_SERVICES: tuple[ServiceName, ...] = ("forecast", "tariff")
 STATE_MODELS: dict[str, type[StateDocument]] = {
     "controller": ControllerData,
     "meter": MeterData,
@@ -30,6 +33,7 @@ STATE_MODELS: dict[str, type[StateDocument]] = {
     "relay": RelayData,
     "car": CarData,
     "forecast": ForecastData,
+    "tariff": TariffData,
 }
 NEVER_RECEIVED_ERROR = 1
 
@@ -40,6 +44,24 @@ def live_forecast(forecast: ForecastData) -> dict[str, Any]:
     until = forecast.sunset if forecast.sunset is not None else forecast.ts + 86400.0
     periods = [p for p in forecast.periods if p.start < until]
     return forecast.model_copy(update={"periods": periods}).model_dump(mode="json")
+
+
+def live_tariff(tariff: TariffData) -> dict[str, Any]:
+    """The prices for the live document, neighbouring periods of the same prices as one (a fixed or
+    time-of-use tariff's day is a few periods, not 96). GET /api/pvcontrol/tariff has them as published."""
+    periods: list[TariffPeriod] = []
+    for period in tariff.periods:
+        if periods and _goes_on(periods[-1], period):
+            periods[-1] = periods[-1].model_copy(update={"end": period.end})
+        else:
+            periods.append(period)
+    return tariff.model_copy(update={"periods": periods}).model_dump(mode="json")
+
+
+def _goes_on(last: TariffPeriod, period: TariffPeriod) -> bool:
+    """`period` follows `last` without a gap, at the same prices."""
+    same_prices = (last.grid_price, last.feed_in) == (period.grid_price, period.feed_in)
+    return last.end == period.start and same_prices
 
 
 class Picture:
@@ -59,6 +81,9 @@ class Picture:
         try:
             state = STATE_MODELS[service].model_validate_json(payload)
         except ValidationError:
+            self.liveness.state_received(service, None)
+            return False
+        if isinstance(state, TariffData) and tariff_problem(state) is not None:
             self.liveness.state_received(service, None)
             return False
         self.liveness.state_received(service, state.ts)
@@ -118,6 +143,8 @@ class Picture:
         doc["energy_today"] = {"pv": controller.energy_today_pv, "grid": controller.energy_today_grid}
         forecast = self.states.get("forecast")
         doc["forecast"] = live_forecast(forecast) if isinstance(forecast, ForecastData) else None
+        tariff = self.states.get("tariff")
+        doc["tariff"] = live_tariff(tariff) if isinstance(tariff, TariffData) else None
         return doc
 
     def service_document(self, service: str) -> dict[str, Any]:

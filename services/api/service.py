@@ -6,25 +6,24 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from pvcontrol import __version__
 from pvcontrol.broker import BrokerAddress
-from pvcontrol.models import ApiData, CarData, MeterData, RelayData, WallboxData, now
+from pvcontrol.models import ApiData, CarData, MeterData, RelayData, TariffData, WallboxData, now
 from pvcontrol.mqtt import Handler
-from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import ApiSettings, HistorySettings, public_config
+from pvcontrol.service import ConfiguredService, sleep_or_stop
 from pvcontrol.topics import ServiceName, Topics
 from services.api import discovery
 from services.api.app import Gateway, create_app
 from services.api.auth import Auth
 from services.api.discovery_upgrade import LegacyDiscovery
 from services.api.events import Broadcaster
-from services.api.history import History
+from services.api.history.recorder import History
 from services.api.picture import DEVICE_SERVICES, EXTRA_SERVICES, Picture
+from services.api.settings import ApiSettings, HistorySettings
 
 WHOLE_STATE_MIN_INTERVAL = 1.0
 OWN_STATE_INTERVAL = 30.0
@@ -50,7 +49,7 @@ async def _serve(server: uvicorn.Server) -> None:
         raise OSError(f"the gateway could not start (uvicorn exited with {e.code})") from None
 
 
-class ApiService(Service):
+class ApiService(ConfiguredService[ApiSettings]):
     name = "api"
 
     def __init__(
@@ -60,13 +59,12 @@ class ApiService(Service):
         topics: Topics,
         history: HistorySettings | None = None,
     ) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
         self.history = History(history, self.log) if history is not None else None
         self.picture = Picture()
         self.broadcaster = Broadcaster(self.picture.live_document)
         self._whole_state_changed = asyncio.Event()
-        self._phase_select: bool | None = None
+        self._announced: tuple[bool, str] | None = None  # phase select, currency of the documents out
         self.link.on_connection_change = self._on_connection_change
         self.legacy_discovery = LegacyDiscovery(self.link, topics, self.log)
         self._discovery_ready = False
@@ -87,16 +85,13 @@ class ApiService(Service):
             ui_dir=config.ui_dir,
         )
 
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
-
     def _state_handler(self, service: ServiceName) -> Handler:
         async def handle(payload: bytes) -> None:
             if self.picture.update_state(service, payload):
                 self._changed()
                 if self._record(self.picture.states[service]):
                     await self.publish_state(self._own_state())  # the session totals changed
-                if service == "relay":
+                if service in ("relay", "tariff"):
                     await self._publish_discovery()
             else:
                 self.log.warning("ignored invalid %s state", service)
@@ -113,6 +108,8 @@ class ApiService(Service):
             self.history.meter(state)
         elif isinstance(state, CarData):
             self.history.car(state)
+        elif isinstance(state, TariffData):
+            self.history.tariff_state(state)
         return False
 
     def _status_handler(self, service: ServiceName) -> Handler:
@@ -152,15 +149,18 @@ class ApiService(Service):
                 self.broadcaster.changed()
 
     async def _publish_discovery(self) -> None:
-        """Once at start and again when the relay turns up or goes (the phase-mode select)."""
+        """Once at start and again when the relay turns up or goes (the phase-mode select) or the tariff's
+        currency changes (the price sensors' units)."""
         if not self._discovery_ready:
             return
         relay = self.picture.states.get("relay")
         enabled = isinstance(relay, RelayData) and relay.enabled
-        if enabled == self._phase_select:
+        tariff = self.picture.states.get("tariff")
+        currency = tariff.currency if isinstance(tariff, TariffData) else discovery.DEFAULT_CURRENCY
+        if (enabled, currency) == self._announced:
             return
-        self._phase_select = enabled
-        for topic, config in discovery.documents(self.topics, phase_select=enabled):
+        self._announced = (enabled, currency)
+        for topic, config in discovery.documents(self.topics, phase_select=enabled, currency=currency):
             await self.link.publish_retained(topic, json.dumps(config))
 
     async def _announce(self) -> None:

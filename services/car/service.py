@@ -6,7 +6,6 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
-from typing import Any
 
 from prometheus_client import Counter, Gauge
 
@@ -14,10 +13,10 @@ from pvcontrol import plausibility
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import CarData, WallboxData, now
 from pvcontrol.polling import Poller
-from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import CarSettings, public_config
+from pvcontrol.service import ConfiguredService, sleep_or_stop
 from pvcontrol.topics import Topics
 from services.car.device import Car
+from services.car.settings import CarSettings
 from services.car.soc_polling import PollSchedule, SocEstimate
 
 SOC = Gauge("pvcontrol_car_soc_ratio", "Car state of charge (0..1)")
@@ -26,7 +25,7 @@ CLOUD_CALLS = Counter("pvcontrol_car_cloud_calls", "Reads of the car maker's clo
 SCHEDULE_TICK = 1.0  # s; how often a due poll is looked for
 
 
-class CarService(Service):
+class CarService(ConfiguredService[CarSettings]):
     name = "car"
 
     def __init__(
@@ -37,8 +36,7 @@ class CarService(Service):
         topics: Topics,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
         self.car = car
         self.plausible = plausibility.SourceCheck[CarData](clock=clock, log=self.log)
         self.poller = Poller("car", self._read, self._publish, CarData, self.log)
@@ -47,9 +45,6 @@ class CarService(Service):
         self.charged_energy = 0.0
         self._published_estimate: float | None = None
         self.link.on(topics.state("wallbox"), self._on_wallbox_state)
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
 
     async def _read(self) -> CarData:
         if self.car.wakes_the_car:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from pvcontrol.models import ForecastData, ForecastPeriod, HomeBatteryState, MeterData, WallboxData
 from pvcontrol.plausibility import MAX_FUTURE_SKEW
-from pvcontrol.settings import ControllerSettings
+from services.controller.settings import ControllerSettings
 
 FORECAST_MAX_AGE = 7200.0  # s: an older forecast counts as none
 AVERAGE_TIME = 1800.0  # s: time constant of the average of measured / forecast PV

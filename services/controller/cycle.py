@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from pvcontrol.models import MeterData, WallboxData
-from pvcontrol.settings import ControllerSettings
 from services.controller import rules
 from services.controller.model import Commands, CycleResult, LawInputs, LawState, Step
+from services.controller.settings import ControllerSettings
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 `cycle_with_goals` asks `goals.decide` first. FULL_POWER runs the strategy as if MAX were chosen (so
 phases and the relay interlock work as for MAX) but keeps the user's mode; STOP runs the strategy for
 its bookkeeping and sends only the stop; NONE runs the strategy as it is. A charge in MAX stopped by
-the limit resumes when the limit is raised.
+the limit resumes when the limit is raised. A FULL_POWER that a price asks for (a plan's cheapest slot,
+the price limit) needs fresh readings: on stale or implausible ones the PV mode's stop applies.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from pvcontrol.models import CarData, CarStatus, ChargeMode, PlanState
-from pvcontrol.settings import ControllerSettings
+from pvcontrol.models import CarData, CarStatus, ChargeMode, MeterData, PlanState, WallboxData
 from services.controller.goals import (
     Action,
     CarModel,
@@ -24,6 +24,9 @@ from services.controller.goals import (
     plan_document,
 )
 from services.controller.law import Commands, CycleResult, LawInputs, LawState
+from services.controller.price_plan import HOUSE_AVERAGE_TIME, Market, usable_tariff
+from services.controller.rules import readings_fresh
+from services.controller.settings import ControllerSettings
 
 Strategy = Callable[[LawState, ControllerSettings, LawInputs], CycleResult]
 
@@ -33,6 +36,8 @@ class GoalState:
     goals: Goals = field(default_factory=Goals)
     plan_charging: bool = False  # a plan's full-power charge has begun (latched until done)
     resume_max: bool = False  # the limit stopped a MAX charge: MAX again once the limit allows
+    house_w: float | None = None  # the house's consumption without the car, averaged (the plan's sun)
+    house_at: float | None = None  # when it was last updated
 
 
 def car_model(settings: ControllerSettings, phases: int) -> CarModel:
@@ -65,10 +70,15 @@ def cycle_with_goals(
     soc = current_soc(car, wallbox.charged_energy if wallbox else 0.0, inputs.now, model)
     now = local_datetime(inputs.now)
     mode = ChargeMode.MAX if goal_state.resume_max else effective_mode(state)
-    decision = decide(goal_state.goals, mode, plugged_in, soc, now, model, goal_state.plan_charging)
+    fresh = readings_fresh(inputs, settings.stale_after)
+    if fresh and inputs.meter is not None and wallbox is not None:
+        goal_state = _average_house(goal_state, inputs.meter, wallbox, inputs.now)
+    market = _market(inputs, settings, goal_state)
+    decision = decide(goal_state.goals, mode, plugged_in, soc, now, model, goal_state.plan_charging, market)
     goal_state = replace(goal_state, plan_charging=decision.plan_charging)
+    full_power = decision.action == Action.FULL_POWER and (fresh or not decision.by_price)
 
-    if decision.action == Action.FULL_POWER or (goal_state.resume_max and decision.action == Action.NONE):
+    if full_power or (goal_state.resume_max and decision.action == Action.NONE):
         result = strategy(replace(state, desired_mode=ChargeMode.MAX), settings, inputs)
         if goal_state.resume_max:
             return result, decision, replace(goal_state, resume_max=False)
@@ -87,6 +97,28 @@ def cycle_with_goals(
     return result, decision, goal_state
 
 
+def _average_house(goal_state: GoalState, meter: MeterData, wallbox: WallboxData, at: float) -> GoalState:
+    house = max(meter.power_consumption - wallbox.power, 0.0)
+    if goal_state.house_w is None or goal_state.house_at is None:
+        return replace(goal_state, house_w=house, house_at=at)
+    share = min(max(at - goal_state.house_at, 0.0) / HOUSE_AVERAGE_TIME, 1.0)
+    return replace(goal_state, house_w=goal_state.house_w + share * (house - goal_state.house_w), house_at=at)
+
+
+def _market(inputs: LawInputs, settings: ControllerSettings, goal_state: GoalState) -> Market | None:
+    """The prices a plan and the price limit go by, None without a usable tariff."""
+    tariff = usable_tariff(inputs.tariff, inputs.now)
+    if tariff is None:
+        return None
+    return Market(
+        tariff=tariff,
+        forecast=inputs.forecast,
+        house_w=goal_state.house_w or 0.0,
+        forecast_margin=settings.forecast_margin,
+        min_car_w=settings.min_supported_current * settings.line_voltage,
+    )
+
+
 def plan_state(goal_state: GoalState, decision: Decision | None) -> PlanState | None:
     plan = goal_state.goals.plan
     if plan is None:
@@ -96,6 +128,7 @@ def plan_state(goal_state: GoalState, decision: Decision | None) -> PlanState | 
     if projection is None:
         return PlanState.model_validate(document)
     finish = projection.projected_finish
+    purchase = projection.purchase
     return PlanState.model_validate(
         {
             **document,
@@ -104,5 +137,7 @@ def plan_state(goal_state: GoalState, decision: Decision | None) -> PlanState | 
             "grid_start": projection.grid_start.timestamp(),
             "projected_finish": finish.timestamp() if finish is not None else None,
             "achievable": projection.achievable,
+            "slots": list(projection.slots),
+            "cost_estimate": purchase.cost if purchase is not None else None,
         }
     )

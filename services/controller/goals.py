@@ -3,7 +3,9 @@
 Each cycle `decide` says whether the goals take over from the charge mode: charge at full power (below
 the minimum SOC, or when a departure plan must buy from the grid to finish on time), stop (the limit
 is reached), or leave the chosen mode alone. A plan runs the chosen PV mode until the latest moment at
-which full power still finishes on time: the sun charges first, the grid only the shortfall.
+which full power still finishes on time: the sun charges first, the grid only the shortfall. With known
+prices (a `price_plan.Market`) it buys that shortfall in the cheapest periods before the deadline instead,
+and a price limit charges in PV modes whenever the grid price is at or below it.
 
 Without a fresh car SOC the goals estimate it from the session's charged energy, starting from an
 assumed SOC at plug-in, and say so (`soc_source`).
@@ -13,19 +15,17 @@ from __future__ import annotations
 
 import enum
 import functools
-import json
 import logging
 import os
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pvcontrol.commands import MAX_COMMAND_BYTES, CommandError, parse_int
-from pvcontrol.models import CarData, ChargeMode
+from pvcontrol import goal_commands
+from pvcontrol.models import WEEKDAYS, CarData, ChargeMode, PlanSetting, PlanSlot
+from services.controller.price_plan import Market, Purchase, plan_purchase
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HH_MM = re.compile(r"[0-9]{2}:[0-9]{2}")
+PV_MODES = frozenset({ChargeMode.PV_ONLY, ChargeMode.PV_ALL})
 PLAN_MARGIN = 0.1  # plan 10 % more time than full power needs: the car may slow down near the end
 SYSTEM_ZONE_FILE = "/etc/localtime"
 log = logging.getLogger("pvcontrol.controller")
@@ -103,6 +103,7 @@ class Goals:
     min_soc: int | None = None
     limit_soc: int | None = None
     plan: Plan | None = None
+    price_limit: float | None = None  # per kWh: PV modes charge from the grid at or below it
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,10 @@ class PlanProjection:
     grid_start: datetime  # the latest start of full-power charging that finishes on time
     projected_finish: datetime | None  # when full power from now would finish (None: done)
     achievable: bool
+    # Where it charges from the grid: without prices the one stretch of full power from the latest start
+    # (from now once it charges), unpriced; with prices the cheapest periods (`purchase`).
+    slots: tuple[PlanSlot, ...] = ()
+    purchase: Purchase | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,7 @@ class Decision:
     # Once a plan has started full-power charging it keeps on until the target: re-planning every
     # cycle would move the start later by the margin each time and never finish early.
     plan_charging: bool = False
+    by_price: bool = False  # FULL_POWER because of a price (a plan's slot, the price limit)
 
 
 def current_soc(car: CarData | None, session_wh: float, now: float, model: CarModel) -> SocInfo:
@@ -164,12 +170,16 @@ def project(plan: Plan, soc: float, now: datetime, model: CarModel) -> PlanProje
     full_power = timedelta(seconds=needed / model.full_power_w * 3600)
     grid_start = deadline - full_power * (1 + PLAN_MARGIN)
     finish = max(now, grid_start) + full_power if needed > 0 else None
+    slots: tuple[PlanSlot, ...] = ()
+    if finish is not None:
+        slots = (PlanSlot(start=(finish - full_power).timestamp(), end=finish.timestamp()),)
     return PlanProjection(
         deadline=deadline,
         energy_needed_wh=round(needed, 1),
         grid_start=grid_start,
         projected_finish=finish,
         achievable=finish is None or finish <= deadline,
+        slots=slots,
     )
 
 
@@ -181,10 +191,13 @@ def decide(
     now: datetime,
     model: CarModel,
     plan_charging: bool = False,
+    market: Market | None = None,
 ) -> Decision:
     """What the goals want this cycle; `mode` is the effective charge mode. MANUAL is never touched;
-    OFF means off: only the limit applies there (a stop is always safe)."""
+    OFF means off: only the limit applies there (a stop is always safe). `market`: known prices."""
     projection = project(goals.plan, soc.soc, now, model) if goals.plan is not None else None
+    if projection is not None and market is not None and projection.energy_needed_wh > 0:
+        projection = priced(projection, market, now, model, plan_charging)
     if not plugged_in or mode == ChargeMode.MANUAL:
         return Decision(Action.NONE, None, soc, projection)
     if goals.limit_soc is not None and soc.soc >= goals.limit_soc:
@@ -194,57 +207,88 @@ def decide(
     if goals.min_soc is not None and soc.soc < goals.min_soc:
         reason = f"below the minimum of {goals.min_soc} % ({soc.soc:.0f} %): charging at full power"
         return Decision(Action.FULL_POWER, reason, soc, projection)
-    if projection is not None and goals.plan is not None and projection.energy_needed_wh > 0:
-        zone = now.tzinfo
-        target = f"{goals.plan.soc} % by {projection.deadline.astimezone(zone):%H:%M}"
-        if plan_charging or now >= projection.grid_start:
-            late = "" if projection.achievable else " (cannot be met any more)"
-            reason = f"plan {target}: charging at full power{late}"
-            return Decision(Action.FULL_POWER, reason, soc, projection, plan_charging=True)
-        start = projection.grid_start.astimezone(zone)
-        reason = f"plan {target}: sun first, full power from {start:%H:%M} if needed"
-        return Decision(Action.NONE, reason, soc, projection)
-    return Decision(Action.NONE, None, soc, projection)
+    planned = _plan_decision(goals, soc, now, projection, plan_charging)
+    if planned is not None and planned.action == Action.FULL_POWER:
+        return planned
+    price = market.price_at(now.timestamp()) if market is not None else None
+    limit = goals.price_limit
+    if limit is not None and mode in PV_MODES and price is not None and price <= limit:
+        reason = f"grid price {price:.4g} at or below the limit of {limit:.4g}: charging at full power"
+        return Decision(Action.FULL_POWER, reason, soc, projection, by_price=True)
+    return planned or Decision(Action.NONE, None, soc, projection)
 
 
-# --- commands: P/controller/{min_soc,limit_soc,plan}/set ----------------------------------------------
-
-
-def parse_soc(payload: bytes, name: str) -> int | None:
-    """A SOC in % (ASCII digits; min_soc 0-100, 0 = none; limit_soc 1-100, 100 = none)."""
-    soc = parse_int(payload, 1 if name == "limit_soc" else 0, 100)
-    if (name == "min_soc" and soc == 0) or (name == "limit_soc" and soc == 100):
+def _plan_decision(
+    goals: Goals, soc: SocInfo, now: datetime, projection: PlanProjection | None, plan_charging: bool
+) -> Decision | None:
+    if projection is None or goals.plan is None or projection.energy_needed_wh <= 0:
         return None
-    return soc
+    zone = now.tzinfo
+    target = f"{goals.plan.soc} % by {projection.deadline.astimezone(zone):%H:%M}"
+    late = "" if projection.achievable else " (cannot be met any more)"
+    purchase = projection.purchase
+    if purchase is not None:
+        return _priced_decision(target, late, soc, projection, purchase, now)
+    if plan_charging or now >= projection.grid_start:
+        reason = f"plan {target}: charging at full power{late}"
+        if projection.slots and projection.slots[0].start > now.timestamp():  # latched before the start
+            slot, at = projection.slots[0], now.timestamp()
+            projection = replace(projection, slots=(PlanSlot(start=at, end=at + slot.end - slot.start),))
+        return Decision(Action.FULL_POWER, reason, soc, projection, plan_charging=True)
+    start = projection.grid_start.astimezone(zone)
+    reason = f"plan {target}: sun first, full power from {start:%H:%M} if needed"
+    return Decision(Action.NONE, reason, soc, projection)
+
+
+def priced(
+    projection: PlanProjection, market: Market, now: datetime, model: CarModel, charging: bool
+) -> PlanProjection:
+    """The projection with its grid energy bought in the cheapest periods (price_plan.py): the grid
+    start is the first slot's, the finish when the slots have bought it."""
+    deadline = projection.deadline.timestamp()
+    purchase = plan_purchase(
+        market, now.timestamp(), deadline, projection.energy_needed_wh, model.full_power_w, charging
+    )
+    if not purchase.slots:  # nothing to buy: the sun is to do it; if it does not, the latest start's
+        return replace(projection, achievable=purchase.achievable, purchase=purchase, slots=())
+    return replace(
+        projection,
+        grid_start=datetime.fromtimestamp(purchase.slots[0].start, UTC),
+        projected_finish=datetime.fromtimestamp(purchase.finish, UTC) if purchase.finish else None,
+        achievable=purchase.achievable,
+        slots=purchase.slots,
+        purchase=purchase,
+    )
+
+
+def _priced_decision(
+    target: str, late: str, soc: SocInfo, projection: PlanProjection, purchase: Purchase, now: datetime
+) -> Decision:
+    if purchase.charge_now:
+        at = now.timestamp()
+        price = next((s.grid_price for s in purchase.slots if s.start <= at < s.end), None)
+        at_price = f" at {price:.4g} per kWh" if price is not None else ""
+        reason = f"plan {target}: charging from the grid{at_price}, one of the cheapest periods{late}"
+        return Decision(Action.FULL_POWER, reason, soc, projection, plan_charging=True, by_price=True)
+    if not purchase.slots:
+        return Decision(Action.NONE, f"plan {target}: the forecast sun is enough", soc, projection)
+    start = projection.grid_start.astimezone(now.tzinfo)
+    reason = f"plan {target}: sun first, grid in {len(purchase.slots)} cheapest periods from {start:%H:%M}"
+    return Decision(Action.NONE, reason, soc, projection)
+
+
+# --- commands: P/controller/plan/set (read and checked by pvcontrol.goal_commands) ---------------------
 
 
 def parse_plan(payload: bytes) -> Plan | None:
-    """`{"soc": 80, "time": "07:00", "days": ["mon", ...]}`; an empty payload (or `null`) clears it."""
-    if len(payload) > MAX_COMMAND_BYTES:
-        raise CommandError(f"payload too large ({len(payload)} bytes, at most {MAX_COMMAND_BYTES})")
-    if not payload.strip() or payload.strip() == b"null":
-        return None
-    try:
-        document = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise CommandError('expected {"soc": 80, "time": "07:00"} (JSON) or an empty payload') from e
-    return plan_from_document(document)
+    """A plan command (`pvcontrol.goal_commands.parse_plan`) as the goals' Plan; None clears it."""
+    setting = goal_commands.parse_plan(payload)
+    return None if setting is None else plan_from_setting(setting)
 
 
-def plan_from_document(document: object) -> Plan:
-    if not isinstance(document, dict) or set(document) - {"soc", "time", "days"}:
-        raise CommandError('expected an object with "soc", "time" and optionally "days"')
-    soc, at, days = document.get("soc"), document.get("time"), document.get("days", [])
-    if isinstance(soc, bool) or not isinstance(soc, int) or not 1 <= soc <= 100:
-        raise CommandError(f"invalid plan soc {soc!r}, expected an integer in [1, 100]")
-    if not isinstance(at, str) or not _HH_MM.fullmatch(at):
-        raise CommandError(f"invalid plan time {str(at)[:20]!r}, expected HH:MM")
-    hour, minute = int(at[:2]), int(at[3:])
-    if hour > 23 or minute > 59:
-        raise CommandError(f"invalid plan time {at!r}, expected HH:MM")
-    if not isinstance(days, list) or not all(d in WEEKDAYS for d in days) or len(set(days)) != len(days):
-        raise CommandError(f"invalid plan days, expected a list of {', '.join(WEEKDAYS)}")
-    return Plan(soc=soc, time=time(hour, minute), days=tuple(sorted(days, key=WEEKDAYS.index)))
+def plan_from_setting(setting: PlanSetting) -> Plan:
+    hour, minute = setting.time.split(":")
+    return Plan(soc=setting.soc, time=time(int(hour), int(minute)), days=tuple(setting.days))
 
 
 def plan_document(plan: Plan) -> dict[str, object]:

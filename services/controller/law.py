@@ -12,7 +12,6 @@ import math
 from dataclasses import replace
 
 from pvcontrol.models import ChargeMode
-from pvcontrol.settings import ControllerSettings
 from services.controller.cycle import Readings, Strategy, run_cycle
 from services.controller.model import Commands, CycleResult, LawInputs, LawState, Step
 from services.controller.rules import (
@@ -26,6 +25,7 @@ from services.controller.rules import (
     priority_by_soc,
     stop_on_stale_data,
 )
+from services.controller.settings import ControllerSettings
 
 __all__ = [
     "PHASE_ERRORS",

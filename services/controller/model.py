@@ -11,6 +11,7 @@ from pvcontrol.models import (
     MeterData,
     PhaseMode,
     Priority,
+    TariffData,
     WallboxData,
 )
 
@@ -22,6 +23,7 @@ class LawInputs:
     relay_enabled: bool  # a phase relay is enabled (`P/relay/state` enabled = true)
     now: float  # Unix seconds
     forecast: ForecastData | None = None  # P/forecast/state; None: no forecast (behave as without one)
+    tariff: TariffData | None = None  # P/tariff/state; None: no prices (plans as without a tariff)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from pvcontrol import energy
 from pvcontrol.models import (
     CarStatus,
     ChargeMode,
@@ -16,13 +17,11 @@ from pvcontrol.models import (
     WbError,
 )
 from pvcontrol.plausibility import MAX_FUTURE_SKEW
-from pvcontrol.settings import ControllerSettings
 from services.controller.model import Commands, CycleResult, LawInputs, LawState, Step
+from services.controller.settings import ControllerSettings
 
 PV_MODES = frozenset({ChargeMode.PV_ONLY, ChargeMode.PV_ALL})
 PHASE_ERRORS = frozenset({WbError.PHASE, WbError.PHASE_RELAY_ERR})
-COUNTER_RESET_DROP = 1.0  # Wh; a larger drop of charged_energy means the wallbox started a new session
-METER_UPDATE_RISE = 1.0  # Wh; energy_consumption rising more than this means the meter counters updated
 
 
 @dataclass(frozen=True)
@@ -96,14 +95,7 @@ def stop_on_stale_data(state: LawState, inputs: LawInputs, stale_after: float) -
     return CycleResult(state=replace(state, allow_charging_delay=0.0), commands=commands)
 
 
-# --- energy accounting -----------------------------------------------------------------------------
-
-
-def _energy_increase(previous: float, current: float) -> float:
-    increase = current - previous
-    if increase < -COUNTER_RESET_DROP:
-        increase = current
-    return max(increase, 0.0)
+# --- energy accounting (the rules: pvcontrol/energy.py) ----------------------------------------------
 
 
 def account_energy(state: LawState, meter: MeterData, wallbox: WallboxData) -> Energy:
@@ -123,24 +115,19 @@ def account_energy(state: LawState, meter: MeterData, wallbox: WallboxData) -> E
     ):
         return Energy(state=references)
 
-    total = _energy_increase(state.last_charged_energy, charged)
+    total = energy.charged_increase(state.last_charged_energy, charged)
     if not wallbox.allow_charging:
         return Energy(state=references, charged_wh=total)
-    if meter.energy_consumption - state.last_energy_consumption <= METER_UPDATE_RISE:
+    if not energy.meter_counters_moved(state.last_energy_consumption, meter.energy_consumption):
         # The meter's counters have not moved yet: keep collecting charged energy for the next split.
         return Energy(
             state=replace(references, split_charged_energy=state.split_charged_energy), charged_wh=total
         )
 
-    grid_part = max(0.0, meter.energy_consumption_grid - state.last_energy_consumption_grid)
-    charged_since_split = _energy_increase(state.split_charged_energy, charged)
-    from_grid = min(grid_part, charged_since_split)
-    return Energy(
-        state=references,
-        charged_wh=total,
-        charged_pv_wh=charged_since_split - from_grid,
-        charged_grid_wh=from_grid,
-    )
+    charged_since_split = energy.charged_increase(state.split_charged_energy, charged)
+    grid_rise = meter.energy_consumption_grid - state.last_energy_consumption_grid
+    pv, grid = energy.split_by_counters(charged_since_split, grid_rise)
+    return Energy(state=references, charged_wh=total, charged_pv_wh=pv, charged_grid_wh=grid)
 
 
 # --- mode automation and priority ------------------------------------------------------------------

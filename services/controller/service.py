@@ -16,6 +16,7 @@ from typing import Any
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.commands import CommandError, parse_enum
+from pvcontrol.goal_commands import check_soc_order, parse_price_limit, parse_soc, plan_setting
 from pvcontrol.models import (
     CarData,
     ChargeMode,
@@ -26,19 +27,21 @@ from pvcontrol.models import (
     PhaseMode,
     Priority,
     RelayData,
+    TariffData,
     WallboxData,
     now,
 )
 from pvcontrol.readings import TrustedReading
-from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import ControllerSettings, public_config
+from pvcontrol.service import ConfiguredService, sleep_or_stop
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
 from services.controller import metrics
 from services.controller.battery_plan import FORECAST_MAX_AGE
 from services.controller.goal_control import GoalState, cycle_with_goals, plan_state
-from services.controller.goals import Decision, Goals, parse_plan, parse_soc, plan_from_document
+from services.controller.goals import Decision, Goals, parse_plan, plan_from_setting
 from services.controller.model import Commands, CycleResult, LawInputs, LawState
+from services.controller.price_plan import usable_tariff
+from services.controller.settings import ControllerSettings
 from services.controller.strategies import STRATEGIES
 
 
@@ -46,12 +49,11 @@ def local_day(ts: float) -> str:
     return datetime.fromtimestamp(ts).date().isoformat()
 
 
-class ControllerService(Service):
+class ControllerService(ConfiguredService[ControllerSettings]):
     name = "controller"
 
     def __init__(self, config: ControllerSettings, broker: BrokerAddress, topics: Topics) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
         self.strategy = STRATEGIES[config.strategy]
         self.law_state: LawState = self.strategy.initial_state(config)
         self._fresh_meter = asyncio.Event()  # a strategy may cycle on every fresh meter reading
@@ -73,6 +75,9 @@ class ControllerService(Service):
         self._forecast_reading = TrustedReading(ForecastData, "forecast", self.log, config.plant_power_limit)
         self._stale_forecast = Episode(self.log, "forecast too old, planned without one")
         self.forecast: ForecastData | None = None
+        self._tariff_reading = TrustedReading(TariffData, "tariff", self.log, config.plant_power_limit)
+        self._stale_tariff = Episode(self.log, "tariff prices too old or none ahead, planned without prices")
+        self.tariff: TariffData | None = None
         self.goal_state = GoalState()
         self._decision: Decision | None = None
         self.energy_day = local_day(now())
@@ -89,13 +94,12 @@ class ControllerService(Service):
         self.link.on(topics.command("controller", "desired_priority"), self._on_desired_priority)
         self.link.on(topics.state("car"), self._on_car)
         self.link.on(topics.state("forecast"), self._on_forecast)
+        self.link.on(topics.state("tariff"), self._on_tariff)
         self.link.on(topics.config("wallbox"), self._on_wallbox_config)
         self.link.on(topics.command("controller", "min_soc"), self._on_min_soc)
         self.link.on(topics.command("controller", "limit_soc"), self._on_limit_soc)
         self.link.on(topics.command("controller", "plan"), self._on_plan, accepts_empty=True)
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
+        self.link.on(topics.command("controller", "price_limit"), self._on_price_limit, accepts_empty=True)
 
     @property
     def relay_enabled(self) -> bool:
@@ -145,6 +149,20 @@ class ControllerService(Service):
         self._stale_forecast.over()
         return self.forecast
 
+    async def _on_tariff(self, payload: bytes) -> None:
+        self.tariff = self._tariff_reading.receive(payload)
+
+    def _usable_tariff(self, at: float) -> TariffData | None:
+        """The latest valid prices, None once they are stale or cover nothing ahead (logged once)."""
+        if self.tariff is None:
+            return None
+        tariff = usable_tariff(self.tariff, at)
+        if tariff is None:
+            self._stale_tariff.seen(f"published {at - self.tariff.ts:.0f} s ago")
+            return None
+        self._stale_tariff.over()
+        return tariff
+
     async def _on_relay(self, payload: bytes) -> None:
         self.relay = self.parse_state(RelayData, payload, "relay") or self.relay
 
@@ -171,8 +189,14 @@ class ControllerService(Service):
             plan = None
             if previous.plan is not None:
                 with contextlib.suppress(CommandError):
-                    plan = plan_from_document(previous.plan.model_dump(include={"soc", "time", "days"}))
-            goals = Goals(min_soc=previous.min_soc, limit_soc=previous.limit_soc, plan=plan)
+                    setting = plan_setting(previous.plan.model_dump(include={"soc", "time", "days"}))
+                    plan = plan_from_setting(setting)
+            goals = Goals(
+                min_soc=previous.min_soc,
+                limit_soc=previous.limit_soc,
+                plan=plan,
+                price_limit=previous.price_limit,
+            )
             self.goal_state = replace(self.goal_state, goals=goals)
             self.log.info(
                 "restored desired_mode=%s phase_mode=%s desired_priority=%s",
@@ -210,18 +234,23 @@ class ControllerService(Service):
         await self._publish_state()
 
     async def _on_min_soc(self, payload: bytes) -> None:
-        await self._set_goals(min_soc=parse_soc(payload, "min_soc"))
+        soc = parse_soc(payload, "min_soc")
+        check_soc_order(soc, self.goal_state.goals.limit_soc, "min_soc")
+        await self._set_goals(min_soc=soc)
 
     async def _on_limit_soc(self, payload: bytes) -> None:
-        await self._set_goals(limit_soc=parse_soc(payload, "limit_soc"))
+        soc = parse_soc(payload, "limit_soc")
+        check_soc_order(self.goal_state.goals.min_soc, soc, "limit_soc")
+        await self._set_goals(limit_soc=soc)
 
     async def _on_plan(self, payload: bytes) -> None:
         await self._set_goals(plan=parse_plan(payload))
 
+    async def _on_price_limit(self, payload: bytes) -> None:
+        await self._set_goals(price_limit=parse_price_limit(payload))
+
     async def _set_goals(self, **changes: Any) -> None:
         goals = replace(self.goal_state.goals, **changes)
-        if goals.min_soc is not None and goals.limit_soc is not None and goals.limit_soc < goals.min_soc:
-            raise CommandError(f"limit_soc {goals.limit_soc} is below min_soc {goals.min_soc}")
         self.goal_state = replace(self.goal_state, goals=goals, plan_charging=False)
         self.log.info("goals %s", " ".join(f"{k}={v}" for k, v in changes.items()))
         await self._publish_state()
@@ -247,6 +276,7 @@ class ControllerService(Service):
             min_soc=self.goal_state.goals.min_soc,
             limit_soc=self.goal_state.goals.limit_soc,
             plan=plan_state(self.goal_state, self._decision),
+            price_limit=self.goal_state.goals.price_limit,
             soc=round(self._decision.soc.soc, 1) if self._decision else None,
             soc_source=self._decision.soc.source if self._decision else None,
             home_battery=self._home_battery,
@@ -363,6 +393,7 @@ class ControllerService(Service):
             relay_enabled=self.phases_switchable,
             now=at,
             forecast=self._usable_forecast(at),
+            tariff=self._usable_tariff(at),
         )
         before = self.law_state
         result, decision, goal_state = cycle_with_goals(

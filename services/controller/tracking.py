@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pvcontrol.models import ChargeMode, MeterData, Priority, WallboxData
-from pvcontrol.settings import ControllerSettings
 from services.controller.battery_plan import (
     home_battery_state,
     learn,
@@ -41,7 +40,14 @@ from services.controller.rules import (
     priority_by_soc,
     stop_on_stale_data,
 )
-from services.controller.tracking_charging import account_loan, start_power, while_charging, while_idle
+from services.controller.settings import ControllerSettings
+from services.controller.tracking_charging import (
+    PvCycle,
+    account_loan,
+    start_power,
+    while_charging,
+    while_idle,
+)
 from services.controller.tracking_phases import interlock, plan_phases, settle_pending_switch
 from services.controller.tracking_state import (
     BRIDGE_MAX_TIME,
@@ -178,9 +184,10 @@ def _track(
     state, plan = plan_phases(state, settings, wallbox, relay_enabled, surplus, export_1p_max, now)
     starting = surplus >= start_power(state.desired_mode, plan.start_phases, settings)
     state = replace(state, start_since=(state.start_since or now) if starting else None)
+    cycle = PvCycle(settings, meter, wallbox, plan, now)
     if wallbox.allow_charging:
-        return while_charging(state, settings, meter, wallbox, plan, now)
-    return while_idle(state, settings, meter, wallbox, plan, now)
+        return while_charging(state, cycle)
+    return while_idle(state, cycle)
 
 
 def _surplus(state: TrackingState, meter: MeterData, wallbox: WallboxData) -> float:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pvcontrol.models import ChargeMode, MeterData, WallboxData
-from pvcontrol.settings import ControllerSettings
 from services.controller.model import Commands
 from services.controller.rules import Thresholds, changed_commands
+from services.controller.settings import ControllerSettings
 from services.controller.tracking_phases import PhasePlan
 from services.controller.tracking_state import (
     ABSORBED_START_DELAY,
@@ -77,15 +77,24 @@ def start_power(mode: ChargeMode, phases: int, settings: ControllerSettings) -> 
     return max(settings.pv_all_min_power, _pv_all_minimum(phases, settings))
 
 
-def while_idle(
-    state: TrackingState,
-    settings: ControllerSettings,
-    meter: MeterData,
-    wallbox: WallboxData,
-    plan: PhasePlan,
-    now: float,
-) -> TrackStep:
-    state = replace(state, deficit_since=None, grid_since=None, deficit_wh=0.0, bridging=False)
+@dataclass(frozen=True)
+class PvCycle:
+    """What one cycle in a PV mode decides by, besides the state it carries on."""
+
+    settings: ControllerSettings
+    meter: MeterData
+    wallbox: WallboxData
+    plan: PhasePlan
+    now: float
+
+
+def _without_deficit(state: TrackingState) -> TrackingState:
+    return replace(state, deficit_since=None, grid_since=None, deficit_wh=0.0, bridging=False)
+
+
+def while_idle(state: TrackingState, cycle: PvCycle) -> TrackStep:
+    settings, meter, wallbox, plan, now = cycle.settings, cycle.meter, cycle.wallbox, cycle.plan, cycle.now
+    state = _without_deficit(state)
     if state.phases_pending is not None:
         return TrackStep(state, Commands(), f"waiting for the relay to switch to {ph(state.phases_pending)}")
     phases = plan.start_phases
@@ -114,14 +123,8 @@ def while_idle(
     )
 
 
-def while_charging(
-    state: TrackingState,
-    settings: ControllerSettings,
-    meter: MeterData,
-    wallbox: WallboxData,
-    plan: PhasePlan,
-    now: float,
-) -> TrackStep:
+def while_charging(state: TrackingState, cycle: PvCycle) -> TrackStep:
+    settings, meter, wallbox, plan, now = cycle.settings, cycle.meter, cycle.wallbox, cycle.plan, cycle.now
     phases = wallbox.phases_out or wallbox.phases_in or 1
     pv_only = state.desired_mode == ChargeMode.PV_ONLY
     minimum = min_power(phases, settings) if pv_only else _pv_all_minimum(phases, settings)
@@ -129,32 +132,7 @@ def while_charging(
     if grid_share_allowed:
         minimum *= settings.tracking_min_solar_share  # the grid may give the rest, never the home battery
     if plan.surplus < minimum:
-        since = state.deficit_since if state.deficit_since is not None else now
-        state = replace(state, deficit_since=since)
-        # PV_ALL bridges only while nothing is owed: a loan the evening cannot repay stays one dip's
-        bridging = _may_bridge(state, meter, since, now) and (pv_only or state.lent_wh <= 0 or state.bridging)
-        limit = settings.tracking_stop_delay
-        if pv_only:
-            limit = BRIDGE_MAX_TIME if bridging else settings.tracking_max_grid_time
-        elif bridging:
-            limit = max(limit, BRIDGE_MAX_TIME)
-        remaining = since + limit - now
-        if not pv_only and phases > 1:
-            elapsed = 0.0 if state.last_cycle is None else min(max(now - state.last_cycle, 0.0), 60.0)
-            deficit = min_power(phases, settings) - plan.surplus
-            if bridging:  # the battery's part is lent, not drawn from the grid
-                deficit = min(deficit, max(meter.power_grid, 0.0))
-            drawn = state.deficit_wh + deficit * elapsed / 3600
-            state = replace(state, deficit_wh=drawn)
-            if drawn >= _pv_all_3p_budget_wh(settings):
-                remaining = min(remaining, 0.0)
-        if pv_only and meter.power_grid > 0:
-            grid_since = state.grid_since if state.grid_since is not None else now
-            state = replace(state, grid_since=grid_since)
-            remaining = min(remaining, grid_since + settings.tracking_max_grid_time - now)
-        else:
-            state = replace(state, grid_since=None)
-        state = replace(state, bridging=bridging and remaining > 0)
+        state, remaining = _in_deficit(state, cycle, phases, pv_only)
         if remaining <= 0:
             return TrackStep(
                 state,
@@ -164,7 +142,7 @@ def while_charging(
     else:
         if state.bridging:  # stopping would have cost a start delay, too: the battery is owed that
             state = replace(state, owed_until=now + settings.tracking_start_delay * BRIDGE_OWED_DELAYS)
-        state = replace(state, deficit_since=None, grid_since=None, deficit_wh=0.0, bridging=False)
+        state = _without_deficit(state)
         remaining = 0.0
 
     if plan.target_phases != phases and plan.switch_ready:
@@ -201,6 +179,39 @@ def while_charging(
     if state.lent_wh > 0:
         reason += f"; paying back {state.lent_wh:.0f} Wh to the home battery first"
     return TrackStep(state, commands, reason)
+
+
+def _in_deficit(
+    state: TrackingState, cycle: PvCycle, phases: int, pv_only: bool
+) -> tuple[TrackingState, float]:
+    """The state and the s charging may go on while the surplus is below the car's minimum (≤ 0: stop)."""
+    settings, meter, plan, now = cycle.settings, cycle.meter, cycle.plan, cycle.now
+    since = state.deficit_since if state.deficit_since is not None else now
+    state = replace(state, deficit_since=since)
+    # PV_ALL bridges only while nothing is owed: a loan the evening cannot repay stays one dip's
+    bridging = _may_bridge(state, meter, since, now) and (pv_only or state.lent_wh <= 0 or state.bridging)
+    limit = settings.tracking_stop_delay
+    if pv_only:
+        limit = BRIDGE_MAX_TIME if bridging else settings.tracking_max_grid_time
+    elif bridging:
+        limit = max(limit, BRIDGE_MAX_TIME)
+    remaining = since + limit - now
+    if not pv_only and phases > 1:
+        elapsed = 0.0 if state.last_cycle is None else min(max(now - state.last_cycle, 0.0), 60.0)
+        deficit = min_power(phases, settings) - plan.surplus
+        if bridging:  # the battery's part is lent, not drawn from the grid
+            deficit = min(deficit, max(meter.power_grid, 0.0))
+        drawn = state.deficit_wh + deficit * elapsed / 3600
+        state = replace(state, deficit_wh=drawn)
+        if drawn >= _pv_all_3p_budget_wh(settings):
+            remaining = min(remaining, 0.0)
+    if pv_only and meter.power_grid > 0:
+        grid_since = state.grid_since if state.grid_since is not None else now
+        state = replace(state, grid_since=grid_since)
+        remaining = min(remaining, grid_since + settings.tracking_max_grid_time - now)
+    else:
+        state = replace(state, grid_since=None)
+    return replace(state, bridging=bridging and remaining > 0), remaining
 
 
 def _current_for(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from pvcontrol.models import ChargeMode, PhaseMode, WallboxData
-from pvcontrol.settings import ControllerSettings
 from services.controller.rules import Thresholds, changed_commands
+from services.controller.settings import ControllerSettings
 from services.controller.tracking_state import DAY, PHASE_SWITCH_WAIT, TrackingState, TrackStep
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from pvcontrol.settings import ControllerSettings
 from services.controller.battery_plan import BatteryMemory, BatteryPlan
 from services.controller.model import Commands, LawState
+from services.controller.settings import ControllerSettings
 
 DAY = 86_400.0
 # PV_ALL rounds its current up from a quarter step: the grid gives at most 3/4 of a step, the export at

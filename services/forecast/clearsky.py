@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
+from pvcontrol.local_time import midnight, zone
 from pvcontrol.models import ForecastPeriod
-from services.forecast.clock import midnight, zone
 from services.forecast.device import ForecastBase, ForecastSource
 from services.forecast.solar import clear_sky
 

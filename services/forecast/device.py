@@ -54,7 +54,7 @@ class ForecastBase(Section):
     @model_validator(mode="after")
     def _known_timezone(self) -> Self:
         if self.timezone is not None:
-            from services.forecast.clock import zone
+            from pvcontrol.local_time import zone
 
             zone(self.timezone)  # raises ValueError naming it
         return self

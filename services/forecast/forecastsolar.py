@@ -18,9 +18,9 @@ from pydantic import Field, SecretStr, model_validator
 
 from pvcontrol.device import DeviceError
 from pvcontrol.http_client import JsonHttpClient
+from pvcontrol.local_time import midnight, zone
 from pvcontrol.models import ForecastPeriod
 from services.forecast.budget import CallBudget
-from services.forecast.clock import midnight, zone
 from services.forecast.device import ForecastBase, ForecastSource, Plane
 from services.forecast.openmeteo import open_meteo_azimuth
 from services.forecast.periods import sum_planes

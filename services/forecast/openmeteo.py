@@ -14,8 +14,8 @@ from pydantic import Field
 
 from pvcontrol.device import DeviceError
 from pvcontrol.http_client import JsonHttpClient
+from pvcontrol.local_time import SLOT
 from pvcontrol.models import ForecastPeriod
-from services.forecast.clock import SLOT
 from services.forecast.device import ForecastBase, ForecastSource, Plane
 from services.forecast.periods import sum_planes
 

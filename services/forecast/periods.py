@@ -6,8 +6,8 @@ import bisect
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+from pvcontrol.local_time import SLOT, midnight, slot_start
 from pvcontrol.models import ForecastData, ForecastPeriod
-from services.forecast.clock import SLOT, midnight, slot_start
 
 # A slot counts as covered by a source when its periods span at least this share of it.
 MIN_COVERAGE = 0.5

@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
-from pvcontrol.metrics import ERRORS
+from pvcontrol.local_time import midnight, zone
 from pvcontrol.models import ForecastData, ForecastPeriod, MeterData
-from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import ForecastSettings, public_config
 from pvcontrol.throttle import Episode
 from pvcontrol.topics import Topics
+from pvcontrol.web_source import WebSourceService
 from services.forecast import metrics, periods
 from services.forecast.clearsky import ClearSky
-from services.forecast.clock import midnight, zone
 from services.forecast.device import ForecastSource
 from services.forecast.nowcast import Nowcast
+from services.forecast.settings import ForecastSettings
 from services.forecast.solar import sun_times
 
 CLEAR_SKY = "ClearSky"
@@ -30,8 +27,10 @@ METER_FRESH = 60.0  # s; an older (or future) meter reading is not compared with
 MIN_FORECAST_SHARE = 0.05  # of the roof's kWp: below it the nowcast does not compare (dawn, dusk)
 
 
-class ForecastService(Service):
+class ForecastService(WebSourceService[ForecastSettings, ForecastSource]):
     name = "forecast"
+    stand_in = "ClearSky stands in"
+    last_update = metrics.LAST_UPDATE
 
     def __init__(
         self,
@@ -41,17 +40,11 @@ class ForecastService(Service):
         topics: Topics,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(broker, topics)
-        self.config = config
-        self.source = source
-        self.clock = clock
+        super().__init__(config, source, broker, topics, clock, config.type)
         self.tz = zone(config.timezone)
         self.clear_sky = source if config.type == CLEAR_SKY else ClearSky(config)
         self.forecast: list[ForecastPeriod] = []  # the source's last good answer
         self.baseline: list[ForecastPeriod] = []  # ClearSky
-        self.errors = 0
-        self.next_fetch = 0.0
-        self.outage = Episode(self.log, f"{config.type} failed; ClearSky stands in")
         self.model_failure = Episode(self.log, "the clear-sky model failed")
         self.sun: tuple[float, tuple[float | None, float | None]] | None = None
         minimum = MIN_FORECAST_SHARE * config.kwp * 1000.0
@@ -60,9 +53,6 @@ class ForecastService(Service):
             config.nowcast_window, config.nowcast_min, config.nowcast_max, minimum
         )
         self.link.on(topics.state("meter"), self._on_meter_state)
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
 
     @property
     def fallback(self) -> bool:
@@ -81,22 +71,14 @@ class ForecastService(Service):
                 nowcast.add(meter.ts, meter.power_pv, expected)
 
     async def _fetch(self, now: float) -> None:
-        try:
-            answer = self._validated(await self.source.fetch(now))
-        except Exception as e:  # an answer nobody foresaw is still only a failed call
-            self.errors += 1
-            self.next_fetch = now + min(self.config.retry_interval, self.config.poll_interval)
-            reason = str(e) if isinstance(e, DeviceError) else f"{type(e).__name__}: {e}"
-            self.outage.seen(reason, exc_info=not isinstance(e, DeviceError))
-            error = {"ts": now, "topic": "", "payload": "", "error": f"{self.config.type} failed: {reason}"}
-            await self.link.publish_command(self.topics.error(self.name), json.dumps(error))
-        else:
-            self.errors = 0
+        retry_in = min(self.config.retry_interval, self.config.poll_interval)
+        answer = await self.call_source(now, self._checked(now), retry_in)
+        if answer is not None:
             self.forecast = answer
             self.next_fetch = now + self.config.poll_interval
-            self.outage.over()
-            metrics.LAST_UPDATE.set(now)
-        ERRORS.labels(self.name).set(self.errors)
+
+    async def _checked(self, now: float) -> list[ForecastPeriod]:
+        return self._validated(await self.source.fetch(now))
 
     def _validated(self, answer: list[ForecastPeriod]) -> list[ForecastPeriod]:
         for period in answer:
@@ -153,24 +135,7 @@ class ForecastService(Service):
         await self.publish_state(data)
         return data
 
-    async def main(self, stop: asyncio.Event) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            # A failed first call's message on the error topic is live, not queued: sent before the broker
-            # connection is up it would be lost, so the first call waits for it.
-            await _first_of(self.link.connected, stop)
-            while not stop.is_set():
-                started = loop.time()
-                await self.update()
-                await sleep_or_stop(stop, self.config.publish_interval - (loop.time() - started))
-        finally:
-            await self.source.close()
-
-
-async def _first_of(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
+    async def step(self) -> float:
+        started = asyncio.get_running_loop().time()
+        await self.update()
+        return self.config.publish_interval - (asyncio.get_running_loop().time() - started)

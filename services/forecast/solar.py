@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pvcontrol.local_time import SLOT, midnight
 from pvcontrol.models import ForecastPeriod
-from services.forecast.clock import SLOT, midnight
 from services.forecast.device import Plane
 
 

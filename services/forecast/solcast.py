@@ -11,7 +11,6 @@ import itertools
 import math
 import re
 import time
-from datetime import datetime
 from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
@@ -19,6 +18,7 @@ from pydantic import Field, SecretStr, model_validator
 from pvcontrol.device import DeviceError
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import ForecastPeriod
+from pvcontrol.web_source import zoned_time
 from services.forecast.budget import CallBudget
 from services.forecast.device import ForecastBase, ForecastSource
 from services.forecast.periods import sum_planes
@@ -81,22 +81,12 @@ def parse(answer: Any, estimate: str) -> list[ForecastPeriod]:
             raise DeviceError(f"Solcast: {estimate} {kw!r} is not a number")
         if not 0 <= kw <= MAX_SITE_KW:
             raise DeviceError(f"Solcast: implausible {estimate} {kw} kW")
-        end = _time(item.get("period_end"))
+        end = zoned_time(item.get("period_end"), "Solcast: period_end")
         periods.append(ForecastPeriod(start=end - _seconds(item.get("period")), end=end, power_pv=kw * 1000))
     periods.sort(key=lambda p: p.start)
     if any(b.start < a.end for a, b in itertools.pairwise(periods)):
         raise DeviceError("Solcast: forecast periods overlap")
     return periods
-
-
-def _time(value: Any) -> float:
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DeviceError(f"Solcast: period_end {value!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise DeviceError(f"Solcast: period_end {value!r} has no time zone")
-    return moment.timestamp()
 
 
 def _seconds(value: Any) -> float:

@@ -11,7 +11,6 @@ else's process imports it. Every failure is a `DeviceError`: the service counts 
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 from pydantic import Field
@@ -20,6 +19,7 @@ from pvcontrol.device import DeviceError, json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import MeterData
 from services.meter.device import Meter, MeterBase
+from services.meter.flows import meter_data_from_flows
 
 
 class TemplateMeterConfig(MeterBase):
@@ -38,7 +38,7 @@ class TemplateMeter(Meter):
             raise DeviceError(f"TemplateMeter: expected an object, got {type(document).__name__}")
         pv = json_number(document.get("pv"), "TemplateMeter: pv")
         grid = json_number(document.get("grid"), "TemplateMeter: grid")  # + import
-        return MeterData(ts=time.time(), power_pv=pv, power_grid=grid, power_consumption=pv + grid)
+        return meter_data_from_flows(pv, grid)
 
     async def close(self) -> None:
         self._http.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Protocol, runtime_checkable
 
 from pydantic import Field
 
@@ -27,8 +28,13 @@ class Meter(ABC):
         """One reading with `ts` set; raises `DeviceError` on failure. Invariant:
         power_consumption = power_pv + power_grid + power_battery."""
 
-    def on_wallbox_state(self, wallbox: WallboxData) -> None:
-        """The latest wallbox reading, for simulations that include the car's power."""
-
     async def close(self) -> None:
         """Release connections."""
+
+
+@runtime_checkable
+class NeedsWallboxPower(Protocol):
+    """A meter that cannot see the car by itself (a simulation): the service subscribes to the wallbox's
+    state for it only. A real meter measures the charger's draw."""
+
+    def on_wallbox_state(self, wallbox: WallboxData) -> None: ...

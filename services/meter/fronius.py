@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -12,6 +11,7 @@ from pvcontrol.device import DeviceError, json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import MeterData
 from services.meter.device import Meter, MeterBase
+from services.meter.flows import meter_data_from_flows
 
 POWER_FLOW = "/solar_api/v1/GetPowerFlowRealtimeData.fcgi"
 
@@ -44,14 +44,7 @@ def decode_power_flow(document: Any) -> MeterData:
     grid = _power(site, "P_Grid")  # + import
     battery = _power(site, "P_Akku")  # + discharge
     soc = _power(inverters.get("1") or {}, "SOC")
-    return MeterData(
-        ts=time.time(),
-        power_pv=pv,
-        power_grid=grid,
-        power_battery=battery,
-        power_consumption=pv + grid + battery,
-        soc_battery=soc,
-    )
+    return meter_data_from_flows(pv, grid, battery, soc)
 
 
 class FroniusMeter(Meter):

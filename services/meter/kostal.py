@@ -10,7 +10,6 @@ Plain 16-bit holding registers: 514 battery SOC (%, U16), 582 battery power (W, 
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, Literal
 
 from pydantic import Field
@@ -20,6 +19,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pvcontrol.device import DeviceError
 from pvcontrol.models import MeterData
 from services.meter.device import Meter, MeterBase
+from services.meter.flows import meter_data_from_flows
 
 FLOAT32 = AsyncModbusTcpClient.DATATYPE.FLOAT32
 INT16 = AsyncModbusTcpClient.DATATYPE.INT16
@@ -94,16 +94,16 @@ class KostalMeter(Meter):
         battery = _int(await self._registers(BATTERY_POWER, 1), INT16)
         # The inverter's AC power includes what the battery delivers: PV alone is the rest.
         pv = ac_power - battery
-        return MeterData(
-            ts=time.time(),
-            power_pv=pv,
-            power_grid=grid,
-            power_battery=battery,
-            power_consumption=from_battery + from_grid + from_pv,
-            soc_battery=soc,
-            energy_consumption=energy,
-            energy_consumption_grid=energy_grid,
-            energy_consumption_pv=energy_pv,
+        # The inverter measures the house's consumption by source itself: its registers are taken as read.
+        return meter_data_from_flows(
+            pv,
+            grid,
+            battery,
+            soc,
+            consumption=from_battery + from_grid + from_pv,
+            energy_grid=energy_grid,
+            energy_pv=energy_pv,
+            energy=energy,
         )
 
     async def read(self) -> MeterData:

@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, field_validator
 from pvcontrol.models import MeterData
 from pvcontrol.mqtt_values import MqttValue, MqttValues, broker_address, mqtt_url
 from services.meter.device import Meter, MeterBase
+from services.meter.flows import meter_data_from_flows
 
 log = logging.getLogger("pvcontrol.meter.mqtt")
 FIELDS = (
@@ -59,9 +60,15 @@ class MqttMeter(Meter):
 
     async def read(self) -> MeterData:
         values = await self.values.values()
-        pv = values.get("power_pv", 0.0)
-        battery = values.get("power_battery", 0.0)
-        return MeterData(ts=time.time(), power_consumption=pv + values["power_grid"] + battery, **values)
+        return meter_data_from_flows(
+            values.get("power_pv", 0.0),
+            values["power_grid"],
+            values.get("power_battery", 0.0),
+            values.get("soc_battery", 0.0),
+            energy_grid=values.get("energy_consumption_grid", 0.0),
+            energy_pv=values.get("energy_consumption_pv", 0.0),
+            energy=values.get("energy_consumption", 0.0),  # only as published: a missing one stays 0
+        )
 
     async def close(self) -> None:
         await self.values.close()

@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.models import MeterData, WallboxData
 from pvcontrol.plausibility import SourceCheck
 from pvcontrol.polling import Poller
-from pvcontrol.service import Service
-from pvcontrol.settings import MeterSettings, public_config
+from pvcontrol.service import ConfiguredService
 from pvcontrol.topics import Topics
 from services.meter import metrics
-from services.meter.device import Meter
+from services.meter.device import Meter, NeedsWallboxPower
+from services.meter.settings import MeterSettings
 
 # After this many consecutive failures the last values are no longer trusted (as in the original).
 MAX_ERRORS_KEEPING_DATA = 3
@@ -31,7 +30,7 @@ class MeterPoller(Poller[MeterData]):
         return MeterData(ts=ts, error=self.errors)
 
 
-class MeterService(Service):
+class MeterService(ConfiguredService[MeterSettings]):
     name = "meter"
 
     def __init__(
@@ -42,15 +41,13 @@ class MeterService(Service):
         topics: Topics,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
         self.meter = meter
         self.plausible = SourceCheck[MeterData](config.plant_power_limit, clock, log=self.log)
         self.poller = MeterPoller("meter", self._read, self._publish, MeterData, self.log)
-        self.link.on(topics.state("wallbox"), self._on_wallbox_state)
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
+        self.car_power_user = meter if isinstance(meter, NeedsWallboxPower) else None
+        if self.car_power_user is not None:
+            self.link.on(topics.state("wallbox"), self._on_wallbox_state)
 
     async def _read(self) -> MeterData:
         return self.plausible.check(await self.meter.read())
@@ -61,8 +58,8 @@ class MeterService(Service):
 
     async def _on_wallbox_state(self, payload: bytes) -> None:
         wallbox = self.parse_state(WallboxData, payload, "wallbox")
-        if wallbox is not None:
-            self.meter.on_wallbox_state(wallbox)
+        if wallbox is not None and self.car_power_user is not None:
+            self.car_power_user.on_wallbox_state(wallbox)
 
     async def main(self, stop: asyncio.Event) -> None:
         try:

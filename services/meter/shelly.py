@@ -8,7 +8,6 @@ A Shelly sees no battery: `power_battery` and `soc_battery` stay 0.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -18,6 +17,7 @@ from pvcontrol.device import DeviceError, json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import MeterData
 from services.meter.device import Meter, MeterBase
+from services.meter.flows import meter_data_from_flows
 
 
 class ShellyMeterConfig(MeterBase):
@@ -67,15 +67,7 @@ def decode(
             _number(pv_data, "total_act_ret_energy", "EM1Data (PV)"),
         )
     from_pv = max(0.0, produced - exported)
-    return MeterData(
-        ts=time.time(),
-        power_pv=power_pv,
-        power_grid=power_grid,
-        power_consumption=power_pv + power_grid,
-        energy_consumption_grid=imported,
-        energy_consumption_pv=from_pv,
-        energy_consumption=imported + from_pv,
-    )
+    return meter_data_from_flows(power_pv, power_grid, energy_grid=imported, energy_pv=from_pv)
 
 
 class ShellyMeter(Meter):

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from pvcontrol.models import MeterData, WallboxData
 from services.meter.device import Meter, MeterBase
+from services.meter.flows import meter_data_from_flows
 
 
 class SimulatedMeterConfig(MeterBase):
@@ -93,14 +94,15 @@ class SimulatedMeter(Meter):
         self._energy += consumption * hours
         self._energy_grid += max(grid, 0.0) * hours
         self._energy_pv += (consumption - max(grid, 0.0)) * hours
-        return MeterData(
+        # The model starts from the consumption and derives the grid from it.
+        return meter_data_from_flows(
+            pv,
+            grid,
+            battery,
+            round(self._soc, 1),
+            consumption=consumption,
+            energy_grid=round(self._energy_grid, 3),
+            energy_pv=round(self._energy_pv, 3),
+            energy=round(self._energy, 3),
             ts=ts,
-            power_pv=pv,
-            power_consumption=consumption,
-            power_grid=grid,
-            power_battery=battery,
-            soc_battery=round(self._soc, 1),
-            energy_consumption=round(self._energy, 3),
-            energy_consumption_grid=round(self._energy_grid, 3),
-            energy_consumption_pv=round(self._energy_pv, 3),
         )

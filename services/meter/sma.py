@@ -7,7 +7,6 @@ between reads and only opened again after the inverter rejected it (inverters al
 from __future__ import annotations
 
 import logging
-import time
 import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -19,6 +18,7 @@ from pvcontrol.device import DeviceError, json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import MeterData
 from services.meter.device import Meter, MeterBase
+from services.meter.flows import meter_data_from_flows
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +110,8 @@ def decode_values(document: Any) -> MeterData:
         - _value(values, BATTERY_CHARGED)
         + _value(values, BATTERY_DISCHARGED)
     )
-    return MeterData(
-        ts=time.time(),
-        power_pv=pv,
-        power_grid=grid,
-        power_battery=battery,
-        power_consumption=pv + grid + battery,
-        soc_battery=_value(values, BATTERY_SOC),
-        energy_consumption=energy_grid + energy_pv,
-        energy_consumption_grid=energy_grid,
-        energy_consumption_pv=energy_pv,
-    )
+    soc = _value(values, BATTERY_SOC)
+    return meter_data_from_flows(pv, grid, battery, soc, energy_grid=energy_grid, energy_pv=energy_pv)
 
 
 class SmaTripowerMeter(Meter):

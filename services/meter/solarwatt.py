@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -12,6 +11,7 @@ from pvcontrol.device import DeviceError, json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.models import MeterData
 from services.meter.device import Meter, MeterBase
+from services.meter.flows import meter_data_from_flows
 
 DEVICES = "/rest/kiwigrid/wizard/devices"
 
@@ -45,15 +45,15 @@ def decode_location(document: Any, location_guid: str) -> MeterData:
     grid = _tag(tags, "PowerConsumedFromGrid") - _tag(tags, "PowerOut")
     # A location without battery has no buffer tags.
     battery = _tag(tags, "PowerReleased", 0.0) - _tag(tags, "PowerBuffered", 0.0)
-    return MeterData(
-        ts=time.time(),
-        power_pv=pv,
-        power_grid=grid,
-        power_battery=battery,
-        power_consumption=_tag(tags, "PowerConsumed"),
-        energy_consumption=_tag(tags, "WorkConsumed"),
-        energy_consumption_grid=_tag(tags, "WorkConsumedFromGrid"),
-        energy_consumption_pv=_tag(tags, "WorkConsumedFromProducers"),
+    # The manager measures consumption and counts it by source itself: its tags are taken as read.
+    return meter_data_from_flows(
+        pv,
+        grid,
+        battery,
+        consumption=_tag(tags, "PowerConsumed"),
+        energy=_tag(tags, "WorkConsumed"),
+        energy_grid=_tag(tags, "WorkConsumedFromGrid"),
+        energy_pv=_tag(tags, "WorkConsumedFromProducers"),
     )
 
 

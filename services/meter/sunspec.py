@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any, Literal
 
 from pydantic import Field
@@ -24,6 +23,7 @@ from pydantic import Field
 from pvcontrol.device import DeviceError
 from pvcontrol.models import MeterData
 from services.meter.device import Meter, MeterBase
+from services.meter.flows import meter_data_from_flows
 
 log = logging.getLogger("pvcontrol.meter.sunspec")
 INVERTERS = (103, 102, 101, 113, 112, 111)
@@ -173,17 +173,7 @@ class SunSpecMeter(Meter):
             pv = ac - battery_power if same_unit else ac
             produced = _value(inverter, "WH", "inverter", required=False)
         from_pv = max(0.0, produced - exported)
-        return MeterData(
-            ts=time.time(),
-            power_pv=pv,
-            power_grid=grid,
-            power_battery=battery_power,
-            power_consumption=pv + grid + battery_power,
-            soc_battery=soc,
-            energy_consumption_grid=imported,
-            energy_consumption_pv=from_pv,
-            energy_consumption=imported + from_pv,
-        )
+        return meter_data_from_flows(pv, grid, battery_power, soc, energy_grid=imported, energy_pv=from_pv)
 
     async def read(self) -> MeterData:
         return await asyncio.to_thread(self._read_blocking)

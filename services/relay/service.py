@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from prometheus_client import Gauge
 
@@ -12,10 +11,10 @@ from pvcontrol.commands import CommandError, parse_int
 from pvcontrol.models import RelayData, WallboxData, now
 from pvcontrol.plausibility import MAX_FUTURE_SKEW
 from pvcontrol.readings import TrustedReading
-from pvcontrol.service import Service
-from pvcontrol.settings import RelaySettings, public_config
+from pvcontrol.service import ConfiguredService
 from pvcontrol.topics import Topics
 from services.relay.device import PhaseRelay
+from services.relay.settings import RelaySettings
 
 PHASES = Gauge("pvcontrol_phase_relay_phases", "Phases switched by the relay (0 = disabled)")
 ENERGISED = Gauge("pvcontrol_phase_relay", "1 while the relay is energised")
@@ -43,14 +42,13 @@ def settle_remaining(busy_at: float | None, at: float, settle: float) -> float:
     return max(0.0, settle - (at - busy_at))
 
 
-class RelayService(Service):
+class RelayService(ConfiguredService[RelaySettings]):
     name = "relay"
 
     def __init__(
         self, config: RelaySettings, relay: PhaseRelay, broker: BrokerAddress, topics: Topics
     ) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
         self.relay = relay
         self.wallbox: WallboxData | None = None
         self._wallbox_reading = TrustedReading(WallboxData, "wallbox", self.log, config.plant_power_limit)
@@ -59,9 +57,6 @@ class RelayService(Service):
         self._changed = asyncio.Event()
         self.link.on(topics.command("relay", "phases"), self._on_phases)
         self.link.on(topics.state("wallbox"), self._on_wallbox_state)
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
 
     def state(self) -> RelayData:
         return RelayData(

@@ -2,7 +2,8 @@
 
 1. Rename `TemplateWallbox*`, keep `type` equal to the name users write in `wallbox.type`.
 2. Declare what the charger can do: `phase_switching` (`relay`: a phase relay switches for it, `native`: it
-   switches itself through `set_phases`, `none`) with the values it supports and a default.
+   switches itself, `none`) with the values it supports and a default. For `native` add
+   `async def set_phases(self, phases: int)`: the adapter is then a `capabilities.PhaseSwitcher`.
 3. Register it in `services/wallbox/registry.py`, add a protocol-faithful fake in `tests/fakes/`, a test in
    `tests/devices/`, and a section with a JSON and an env example in docs/devices.md.
 The service validates every command (current within [min, max], phases 1 or 3) before the adapter sees it,

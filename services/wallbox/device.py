@@ -1,19 +1,18 @@
-"""The interface of every wallbox adapter."""
+"""The interface of every wallbox adapter; what only some of them can do is in capabilities.py."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 from pydantic import Field, computed_field
 
-from pvcontrol.device import DeviceError
-from pvcontrol.models import CarStatus, RelayData, WallboxData
+from pvcontrol.models import WallboxData
 from pvcontrol.section import Section
 
 # relay: a phase relay (P/relay/phases/set) switches the charger's supply; native: the charger switches
-# itself on P/wallbox/phases/set; none: fixed phases.
+# itself on P/wallbox/phases/set (its adapter is a capabilities.PhaseSwitcher); none: fixed phases.
 PhaseSwitching = Literal["relay", "native", "none"]
 
 
@@ -87,25 +86,10 @@ class Wallbox(ABC):
     @abstractmethod
     async def reset(self) -> None: ...
 
-    def on_relay_state(self, relay: RelayData) -> None:
-        """The latest relay state, for simulations whose phases follow the relay."""
-
     def measurements(self) -> Measurements | None:
         """The charger's current measurements for the native phase switch; None when it measures nothing
         (the switch then waits `phase_switch_settle` after the stop)."""
         return None
 
-    async def set_phases(self, phases: int) -> None:
-        """Switch to 1 or 3 phases itself (`phase_switching` native). The service has paused charging and
-        seen no current first."""
-        raise DeviceError("this wallbox cannot switch phases itself")
-
     async def close(self) -> None:
         """Release connections."""
-
-
-@runtime_checkable
-class CarStatusSettable(Protocol):
-    """A wallbox whose car can be plugged in or out by command (with `car_status_settable`)."""
-
-    def set_car_status(self, status: CarStatus) -> None: ...

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import WallboxData
+from services.wallbox.capabilities import PhaseSwitcher
 from services.wallbox.device import Measurements, Wallbox
 
 
@@ -60,6 +61,7 @@ class NativePhaseSwitch:
         settle: float = 15.0,
     ) -> None:
         self.wallbox = wallbox
+        self.switcher = wallbox if isinstance(wallbox, PhaseSwitcher) else None
         self.lock = lock
         self.read = read
         self.timeout = timeout
@@ -76,6 +78,9 @@ class NativePhaseSwitch:
         """Switch to `phases`; False when the charger already had them. Raises `DeviceError` (charging then
         resumes as asked for, without a switch) when the charger cannot be read, keeps drawing current for
         `timeout` s or refuses."""
+        switcher = self.switcher
+        if switcher is None:
+            raise DeviceError("this wallbox cannot switch phases itself")
         if self.busy:
             raise DeviceError("a phase switch is already under way")
         data = await self.read()
@@ -91,7 +96,7 @@ class NativePhaseSwitch:
             stopped_at = self.clock()
             await self._until_settled(stopped_at)
             async with self.lock:
-                await self.wallbox.set_phases(phases)
+                await switcher.set_phases(phases)
             self.log.info("switched to %d phase(s) while idle", phases)
             return True
         finally:

@@ -1,4 +1,5 @@
-"""OCPP 1.6J data as pv-control needs it: connector status to car status, MeterValues to numbers.
+"""OCPP 1.6J data as pv-control needs it: connector status to car status, MeterValues to numbers, our
+current and phases to a TxDefaultProfile.
 
 Pure functions over the decoded (snake_case) payloads, so they are tested without a socket.
 """
@@ -6,7 +7,11 @@ Pure functions over the decoded (snake_case) payloads, so they are tested withou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+
+from ocpp.v16 import datatypes as dt
+from ocpp.v16 import enums
 
 from pvcontrol.models import CarStatus, WbError
 
@@ -23,6 +28,7 @@ CAR_STATUS = {
     "Faulted": CarStatus.NoVehicle,
 }
 ERRORS = {"NoError": WbError.OK, "GroundFailure": WbError.NO_GROUND}  # anything else: INTERNAL
+PROFILE_ID = 1
 UNIT_FACTOR = {"W": 1.0, "kW": 1000.0, "Wh": 1.0, "kWh": 1000.0, "A": 1.0, "V": 1.0, "Celsius": 1.0}
 
 
@@ -109,3 +115,24 @@ def phases_out(
     if not contactor_closed:
         return min(carrying, phases_in) if measured else 0
     return carrying or phases_in
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def tx_default_profile(limit: float, phases: int | None, now: datetime) -> dt.ChargingProfile:
+    """One profile for every transaction on the connector: `limit` A, starting a minute before `now`;
+    `phases` (numberPhases) only with native phase switching."""
+    period = dt.ChargingSchedulePeriod(start_period=0, limit=limit, number_phases=phases)
+    return dt.ChargingProfile(
+        charging_profile_id=PROFILE_ID,
+        stack_level=0,
+        charging_profile_purpose=enums.ChargingProfilePurposeType.tx_default_profile,
+        charging_profile_kind=enums.ChargingProfileKindType.absolute,
+        charging_schedule=dt.ChargingSchedule(
+            charging_rate_unit=enums.ChargingRateUnitType.amps,
+            charging_schedule_period=[period],
+            start_schedule=iso(now - timedelta(minutes=1)),
+        ),
+    )

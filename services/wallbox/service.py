@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.commands import CommandError, parse_bool, parse_enum, parse_int, parse_text
@@ -13,13 +12,14 @@ from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, ControllerData, RelayData, WallboxData, WbError
 from pvcontrol.plausibility import SourceCheck
 from pvcontrol.polling import Poller
-from pvcontrol.service import Service, sleep_or_stop
-from pvcontrol.settings import WallboxSettings, public_config
+from pvcontrol.service import ConfiguredService, sleep_or_stop
 from pvcontrol.topics import Topics
 from services.wallbox import metrics
-from services.wallbox.device import CarStatusSettable, Wallbox
+from services.wallbox.capabilities import PhaseSwitcher, SimulatedCharger
+from services.wallbox.device import Wallbox
 from services.wallbox.failsafe import ControllerWatchdog
 from services.wallbox.native_phases import NativePhaseSwitch
+from services.wallbox.settings import WallboxSettings
 
 STOP_BEFORE_EXIT_TIMEOUT = 10.0  # s for the charger to take the stop when the process fails
 
@@ -40,7 +40,7 @@ def parse_car_status(payload: bytes) -> CarStatus:
         return parse_enum(payload, CarStatus)
 
 
-class WallboxService(Service):
+class WallboxService(ConfiguredService[WallboxSettings]):
     name = "wallbox"
 
     def __init__(
@@ -51,8 +51,9 @@ class WallboxService(Service):
         topics: Topics,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(broker, topics)
-        self.config = config
+        super().__init__(config, broker, topics)
+        if config.phase_switching == "native" and not isinstance(wallbox, PhaseSwitcher):
+            raise DeviceError(f"a {config.type} cannot switch phases itself (phase_switching native)")
         self.wallbox = wallbox
         self.plausible = SourceCheck[WallboxData](clock=clock, log=self.log)
         self.relay: RelayData | None = None
@@ -78,9 +79,6 @@ class WallboxService(Service):
         self.link.on(topics.state("relay"), self._on_relay_state)
         self.failsafe = ControllerWatchdog(config.controller_timeout, self.log)
         self.link.on_delivery(topics.state("controller"), self._on_controller_state)
-
-    def config_document(self) -> dict[str, Any]:
-        return public_config(self.config)
 
     async def _read(self) -> WallboxData:
         async with self._device_lock:
@@ -123,7 +121,7 @@ class WallboxService(Service):
         await self._write("reset", self.wallbox.reset())
 
     async def _on_car_status(self, payload: bytes) -> None:
-        if not self.config.car_status_settable or not isinstance(self.wallbox, CarStatusSettable):
+        if not self.config.car_status_settable or not isinstance(self.wallbox, SimulatedCharger):
             raise CommandError(
                 f"car_status cannot be set on a {self.config.type} (car_status_settable false)"
             )
@@ -169,7 +167,8 @@ class WallboxService(Service):
             return
         switched = self.relay is not None and self.relay.enabled and relay.phases != self.relay.phases
         self.relay = relay
-        self.wallbox.on_relay_state(relay)
+        if isinstance(self.wallbox, SimulatedCharger):
+            self.wallbox.on_relay_state(relay)
         if switched:
             if self._reset_task is not None:
                 self._reset_task.cancel()  # one reset after the last switch is enough

@@ -11,8 +11,14 @@ import pytest
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarData
-from pvcontrol.settings import SkodaCarConfig, VolkswagenIDCarConfig, public_config
-from services.car.carconnectivity import CarConnectivityCar, SkodaCar, VolkswagenIDCar
+from pvcontrol.settings import public_config
+from services.car.carconnectivity import (
+    CarConnectivityCar,
+    SkodaCar,
+    SkodaCarConfig,
+    VolkswagenIDCar,
+    VolkswagenIDCarConfig,
+)
 from tests.fakes import carcloud
 from tests.fakes.carcloud import PASSWORD, USER, VIN, Cloud
 

@@ -10,8 +10,7 @@ import pytest
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarStatus, WallboxData, WbError
-from pvcontrol.settings import GoeWallboxConfig
-from services.wallbox.goe import GoeWallbox
+from services.wallbox.goe import GoeWallbox, GoeWallboxConfig
 from tests.fakes.goe import FakeGoe
 from tests.fakes.http import Fault
 

@@ -11,11 +11,10 @@ import pytest
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import MeterData
-from pvcontrol.settings import FroniusMeterConfig, SmaTripowerMeterConfig, SolarWattMeterConfig
 from services.meter.device import Meter
-from services.meter.fronius import FroniusMeter
-from services.meter.sma import SmaTripowerMeter
-from services.meter.solarwatt import SolarWattMeter
+from services.meter.fronius import FroniusMeter, FroniusMeterConfig
+from services.meter.sma import SmaTripowerMeter, SmaTripowerMeterConfig
+from services.meter.solarwatt import SolarWattMeter, SolarWattMeterConfig
 from tests.fakes.fronius import FakeFronius
 from tests.fakes.http import FakeHttpDevice, Fault
 from tests.fakes.sma import PASSWORD, FakeSma

@@ -11,8 +11,7 @@ from pymodbus.constants import ExcCodes
 
 from pvcontrol.device import DeviceError
 from pvcontrol.models import MeterData
-from pvcontrol.settings import KostalMeterConfig
-from services.meter.kostal import KostalMeter
+from services.meter.kostal import KostalMeter, KostalMeterConfig
 from tests.fakes.kostal import FakeKostal
 
 

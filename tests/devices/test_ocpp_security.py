@@ -90,15 +90,15 @@ def test_without_a_password_a_second_connection_does_not_replace_the_charger(
 
     async def scenario(cp: FakeChargePoint) -> None:
         async with central_system(config(port)) as wallbox:
-            await until(lambda: cp.connected and wallbox._cp is not None, "the charger connected")
-            real = wallbox._cp
+            await until(lambda: cp.connected and wallbox.server.session is not None, "the charger connected")
+            real = wallbox.server.session
             for _ in range(20):
                 async with raw(port) as impostor:
                     with pytest.raises(websockets.ConnectionClosed) as closed:
                         await impostor.recv()
                     assert closed.value.rcvd is not None
                     assert closed.value.rcvd.code == 1008
-            assert wallbox._cp is real
+            assert wallbox.server.session is real
             await wallbox.allow_charging(False)  # the failsafe's 0 A goes to the real charger
             await until(lambda: cp.connector.limit == 0, "the 0 A profile at the real charger")
 
@@ -114,10 +114,13 @@ def test_with_a_password_an_authenticated_second_connection_takes_over() -> None
 
     async def scenario(cp: FakeChargePoint) -> None:
         async with central_system(config(port, password="s3cret")) as wallbox:
-            await until(lambda: cp.connected and wallbox._cp is not None, "the charger connected")
-            old = wallbox._cp
+            await until(lambda: cp.connected and wallbox.server.session is not None, "the charger connected")
+            old = wallbox.server.session
             async with raw(port, "s3cret") as replacement:
-                await until(lambda: wallbox._cp is not old and wallbox._cp is not None, "the replacement")
+                await until(
+                    lambda: wallbox.server.session is not old and wallbox.server.session is not None,
+                    "the replacement",
+                )
                 await replacement.close()
 
     with FakeChargePoint(f"ws://127.0.0.1:{port}", password="s3cret", reconnect_delay=5) as cp:
@@ -146,7 +149,7 @@ def test_failed_logins_are_throttled_per_source_and_in_the_log(caplog: pytest.Lo
     async def scenario() -> tuple[list[int], float, int]:
         async with central_system(config(port, password="s3cret")) as wallbox:
             clock = FakeClock()
-            wallbox.admission.logins = LoginGuard(logging.getLogger("pvcontrol.wallbox.ocpp"), clock)
+            wallbox.server.admission.logins = LoginGuard(logging.getLogger("pvcontrol.wallbox.ocpp"), clock)
             started = time.monotonic()
             statuses = [await guess(f"guess{i}") for i in range(attempts)]
             elapsed = time.monotonic() - started
@@ -185,7 +188,7 @@ def test_a_flood_of_unsolicited_callresults_is_dropped_and_commands_still_work()
 
     async def scenario() -> tuple[int, float, list[str]]:
         async with central_system(config(port)) as wallbox, raw(port) as ws:
-            await until(lambda: wallbox._cp is not None, "connected")
+            await until(lambda: wallbox.server.session is not None, "connected")
             answered: list[str] = []
             synced = asyncio.Event()
             responder = asyncio.create_task(answer_calls(ws, answered, synced))
@@ -195,7 +198,7 @@ def test_a_flood_of_unsolicited_callresults_is_dropped_and_commands_still_work()
             await ws.send(json.dumps([2, "sync", "Heartbeat", {}]))
             await asyncio.wait_for(synced.wait(), 60)
             seconds = time.monotonic() - started
-            cp = wallbox._cp
+            cp = wallbox.server.session
             assert cp is not None
             queued = cp._response_queue.qsize()
             await wallbox.allow_charging(True)
@@ -231,7 +234,7 @@ def test_frames_get_the_callerror_ocpp_j_asks_for(frame: str, unique_id: str, co
 
     async def scenario() -> list[Any]:
         async with central_system(config(port)) as wallbox, raw(port) as ws:
-            await until(lambda: wallbox._cp is not None, "connected")
+            await until(lambda: wallbox.server.session is not None, "connected")
             await ws.send(frame)
             while True:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 5))

@@ -8,9 +8,8 @@ from typing import Literal
 
 import pytest
 
-from pvcontrol.settings import RaspiPhaseRelayConfig
 from services.relay.factory import create_relay
-from services.relay.raspi import RaspiPhaseRelay
+from services.relay.raspi import RaspiPhaseRelay, RaspiPhaseRelayConfig
 from tests.fakes import gpio
 
 PIN = 26

@@ -14,7 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from pvcontrol.registry import Registry
-from pvcontrol.settings import load_settings
+from pvcontrol_app.settings import load_settings
 from services.car.device import Car
 from services.car.registry import CARS
 from services.meter.device import Meter
@@ -78,8 +78,8 @@ def test_settings_and_the_cli_import_no_device_driver() -> None:
     """Only the configured device's module is imported, so an unused driver's library never is."""
     code = (
         "import sys\n"
-        "from pvcontrol import cli\n"
-        "from pvcontrol.settings import load_settings\n"
+        "from pvcontrol_app import cli\n"
+        "from pvcontrol_app.settings import load_settings\n"
         "cli.parser(); load_settings(None, {})\n"
         "heavy = ('ocpp', 'websockets', 'sunspec2', 'pymodbus', 'carconnectivity', 'requests', 'RPi')\n"
         "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in heavy}))\n"

@@ -17,14 +17,14 @@ from prometheus_client import REGISTRY, generate_latest
 from pvcontrol.broker import BrokerAddress
 from pvcontrol.device import DeviceError
 from pvcontrol.models import CarData, CarStatus, WallboxData
-from pvcontrol.settings import load_settings
 from pvcontrol.topics import Topics
+from pvcontrol_app.settings import load_settings
 from services.api.discovery import documents
+from services.api.history.sessions import step
 from services.car.factory import create_car
 from services.car.service import CarService
 from services.car.simulated import NoCar
 from services.car.wallbox_car import WallboxCar, WallboxCarConfig
-from services.history.sessions import step
 from tests.helpers import Broker, MqttProbe, running, wait_until
 
 NOW = 1_800_000_000.0

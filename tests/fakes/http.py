@@ -43,6 +43,7 @@ class Reply:
     payload: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
 
 
 class FakeHttpDevice:
@@ -166,7 +167,7 @@ class FakeHttpDevice:
         with self.lock:
             reply = self.respond(request)
         data = reply.payload if isinstance(reply.payload, bytes) else json.dumps(reply.payload).encode()
-        self._send(handler, reply.status, data, "application/json", reply.headers)
+        self._send(handler, reply.status, data, reply.content_type, reply.headers)
 
     @staticmethod
     def _send(

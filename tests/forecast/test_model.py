@@ -9,10 +9,10 @@ from datetime import datetime
 import pytest
 
 from pvcontrol.device import DeviceError
+from pvcontrol.local_time import SLOT, midnight, zone
 from pvcontrol.models import ForecastPeriod
 from services.forecast import periods
 from services.forecast.budget import CallBudget
-from services.forecast.clock import SLOT, midnight, zone
 from services.forecast.device import Plane
 from services.forecast.nowcast import Nowcast
 from services.forecast.solar import clear_sky, sun_times

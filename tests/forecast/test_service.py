@@ -5,27 +5,34 @@ one when it ends), bad answers refused, and the nowcast correction from `P/meter
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from pvcontrol.local_time import midnight, zone
 from pvcontrol.models import ForecastData
-from pvcontrol.settings import load_settings
-from services.forecast.clock import midnight, zone
+from pvcontrol_app.settings import load_settings
 from tests.fakes.forecastsolar import FakeForecastSolar
 from tests.fakes.http import FakeHttpDevice, Fault
 from tests.fakes.openmeteo import FakeOpenMeteo
 from tests.fakes.sky import irradiance
 from tests.fakes.solcast import API_KEY, FakeSolcast
-from tests.forecast.harness import NOON, Clock, forecast_service, settings, wait_samples
+from tests.forecast.harness import forecast_service, settings, wait_samples
 from tests.helpers import Broker, MqttProbe
+from tests.source_harness import (
+    NOON,
+    Clock,
+    counted_one_by_one,
+    each_bad_answer_fails,
+    retained_state_and_config,
+    source_fixtures,
+)
 
 BERLIN = zone("Europe/Berlin")
 EAST_WEST = [{"kwp": 5, "tilt": 30, "azimuth": 90}, {"kwp": 5, "tilt": 30, "azimuth": 270}]
@@ -76,20 +83,7 @@ SOURCES = {
 }
 
 
-@pytest.fixture(params=list(SOURCES))
-def source(request: pytest.FixtureRequest) -> Source:
-    return SOURCES[request.param]
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fake(source: Source, clock: Clock) -> Iterator[FakeHttpDevice]:
-    with source.make(clock) as device:
-        yield device
+source, clock, fake = source_fixtures(SOURCES)
 
 
 def state(probe: MqttProbe, prefix: str, predicate: Callable[[Any], bool], after: int = 0) -> ForecastData:
@@ -102,12 +96,7 @@ def test_each_source_is_published_from_now_to_the_end_of_tomorrow(
     config = settings(**source.config(fake))
     with forecast_service(config, mqtt_broker, prefix, clock):
         data = state(probe, prefix, lambda s: s["source"] == config.type)
-        late = MqttProbe(mqtt_broker, prefix)  # subscribes after the publication: gets the retained copy
-        late.start()
-        retained = late.wait_for(f"{prefix}/forecast/state").retain
-        late.stop()
-        published = probe.wait_json(f"{prefix}/forecast/config", lambda c: c["type"] == config.type)
-        probe.wait_for(f"{prefix}/forecast/status", lambda m: m.payload == b"online")
+        retained, published = retained_state_and_config(mqtt_broker, probe, prefix, "forecast", config.type)
     assert retained
     assert published.get("api_key") is None
     assert API_KEY not in json.dumps(published)
@@ -211,11 +200,7 @@ def test_a_failing_source_falls_back_to_clear_sky_counting_errors_and_logs_twice
     assert failing.periods
     assert failing.energy_tomorrow > 0
     assert failing.periods != good.periods
-    counts = [
-        key for key, _ in itertools.groupby(m.json()["error"] for m in probe.on(f"{prefix}/forecast/state"))
-    ]
-    first = counts.index(1)
-    assert counts[first : first + 3] == [1, 2, 3]  # one by one
+    assert counted_one_by_one(probe, prefix, "forecast")
     assert errors["error"].startswith(f"{config.type} failed: ")
     assert back.source == config.type
     assert back.periods == good.periods
@@ -262,17 +247,12 @@ def test_bad_answers_are_errors_and_clear_sky_stands_in(
     clock.step = 0.01
     with forecast_service(config, mqtt_broker, prefix, clock) as service:
         state(probe, prefix, lambda s: s["source"] == name and s["error"] == 0)
-        for answer in BAD_ANSWERS[name]:
-            mark = probe.mark()
-            fake.override = answer  # type: ignore[attr-defined]
-            failing = state(probe, prefix, lambda s: s["error"] > 0, mark)
+
+        def check(answer: Any, document: dict[str, Any]) -> None:
+            failing = ForecastData.model_validate(document)
             assert failing.source == f"ClearSky (fallback: {name} failed)", answer
-            error = probe.wait_json(f"{prefix}/forecast/error", lambda e: True, mark)["error"]
-            assert error.startswith(f"{name} failed: "), error
-            assert "Error:" not in error, error  # foreseen, not a crash
-            fake.override = None  # type: ignore[attr-defined]
-            mark = probe.mark()
-            state(probe, prefix, lambda s: s["error"] == 0, mark)
+
+        each_bad_answer_fails(probe, prefix, "forecast", name, fake, BAD_ANSWERS[name], check)
         assert service.link.connected.is_set()
 
 
@@ -305,7 +285,12 @@ def test_the_free_tiers_limits_are_kept_and_their_refusals_are_only_errors(
             refused = probe.wait_json(f"{prefix}/forecast/error", lambda e: "used up" in e["error"], mark)
             state(probe, prefix, lambda s: s["error"] >= 4, mark)
         assert len(solcast.requests) == 2
-    assert refused["error"] == "Solcast failed: 2 calls in 86400 s used up; next in 86400 s"
+    # The fake clock steps 0.01 s at every reading, so the wait left is a day less however many
+    # readings the first calls took: a few seconds at the most.
+    used_up = "Solcast failed: 2 calls in 86400 s used up; next in "
+    assert refused["error"].startswith(used_up)
+    wait = float(refused["error"].removeprefix(used_up).removesuffix(" s"))
+    assert 86400 - 60 <= wait <= 86400
 
 
 @pytest.mark.parametrize(

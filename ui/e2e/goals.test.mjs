@@ -26,7 +26,7 @@ function seedHistory(dataDir) {
   const script = `
 import sys, time
 from pathlib import Path
-from services.history.store import HistoryStore, PowerSample
+from services.api.history.store import HistoryStore, PowerSample
 store = HistoryStore(Path(sys.argv[1]) / "pvcontrol-history.sqlite")
 now = int(time.time() // 60) * 60
 for ts in range(now - 3 * 3600, now - 120, 60):
@@ -82,7 +82,24 @@ describe('goals card and sessions page against `pvcontrol all`', { timeout: 180_
     await broker?.proc.stop();
   });
 
-  it('sets a minimum SOC, a limit and a departure plan from the goals card', async () => {
+  it("shows the Fixed tariff's price now on the grid card and the chart", async () => {
+    const price = /\d\.\d{3} €\/kWh/;
+    await page.waitForFunction(
+      (re) => new RegExp(re).test(document.querySelector('#card-grid')?.textContent ?? ''),
+      price.source,
+      { timeout: 30_000 },
+    );
+    await page.waitForFunction(
+      (re) =>
+        new RegExp(`grid price now ${re}`).test(
+          document.querySelector('pvc-live-chart canvas')?.getAttribute('aria-label') ?? '',
+        ),
+      price.source,
+      { timeout: 30_000 },
+    );
+  });
+
+  it('sets a minimum SOC, a limit, a departure plan and a price limit from the goals card', async () => {
     await page.click('#nav-goals');
     await page.waitForSelector('#card-goals');
     assert.equal(new URL(page.url()).hash, '#goals');
@@ -114,6 +131,20 @@ describe('goals card and sessions page against `pvcontrol all`', { timeout: 180_
         return plan?.time === '06:30' && plan.soc === 80 && plan.days?.join() === 'mon,fri';
       },
       { timeout: 10_000 },
+    );
+
+    await page.fill('#priceLimit', '0.5');
+    await page.press('#priceLimit', 'Tab'); // the field commits on leaving it
+    await waitFor(
+      'price_limit 0.5 in the controller state',
+      async () => (await (await api('')).json()).controller.price_limit === 0.5,
+      { timeout: 10_000, interval: 200 },
+    );
+    // the Fixed tariff's price is below 0.5: the card says so
+    await page.waitForFunction(() =>
+      /at or below the limit/.test(
+        document.querySelector('[data-testid=price-limit-status]')?.textContent ?? '',
+      ),
     );
     assert.deepEqual(await page.evaluate(overflow), { scrollX: false, outside: [] });
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'goals.png'), fullPage: true });

@@ -107,6 +107,16 @@ describe('App', () => {
     expect(text('#card-battery')).toContain('charging 0.6 kW · not full today: needs 3.2 kWh');
   });
 
+  it('shows the grid price now on the grid card', async () => {
+    const now = Date.now() / 1000;
+    const period = { start: now - 600, end: now + 3000, grid_price: 0.2841, feed_in: 0.08 };
+    const tariff = { ts: now, error: 0, source: 'Awattar', currency: 'EUR', periods: [period] };
+    await send(makeDoc({ meter: { power_grid: 3000 }, tariff }));
+    expect(text('#card-grid')).toContain('0.284 €/kWh · importing');
+    await send(makeDoc({ meter: { power_grid: 3000 }, tariff: null }));
+    expect(text('#card-grid')).not.toContain('€');
+  });
+
   it('picks the battery icon by level', () => {
     expect(batteryIcon(0)).toBe(mdiBatteryOutline);
     expect(batteryIcon(52)).toBe(mdiBattery50);

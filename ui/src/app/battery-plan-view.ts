@@ -1,5 +1,5 @@
 /** The home battery's plan with a PV forecast, in words for its card (battery-plan-view.spec.ts). */
-import { clockText } from './goals-view';
+import { clockText } from './clock';
 import { HomeBatteryState } from './models';
 import { kwh } from './view';
 

@@ -80,6 +80,38 @@ describe('GoalsCard', () => {
     expect(el.querySelector('[data-testid=plan-warning]')).toBeNull();
   });
 
+  it("shows the plan's grid slots and estimated cost in the tariff's currency", async () => {
+    const start = new Date(2026, 10, 28, 2, 0).getTime() / 1000;
+    await show(
+      makeDoc({
+        controller: {
+          plan: {
+            soc: 80,
+            time: '07:00',
+            days: [],
+            slots: [
+              { start, end: start + 3600, grid_price: 0.21 },
+              { start: start + 7200, end: start + 9000, grid_price: 0.18 },
+            ],
+            cost_estimate: 1.9,
+          },
+        },
+        tariff: { ts: start, error: 0, source: 'Tibber', currency: 'EUR', periods: [] },
+      }),
+    );
+    const slots = [...el.querySelectorAll('.plan-slot')].map((s) => s.textContent?.trim());
+    expect(slots).toEqual([
+      expect.stringMatching(/02:00–03:00 @ 0\.210 €\/kWh$/),
+      expect.stringMatching(/04:00–04:30 @ 0\.180 €\/kWh$/),
+    ]);
+    expect(text('[data-testid=plan-cost]')).toBe('estimated cost 1.90 €');
+  });
+
+  it('shows no slots without them', async () => {
+    await show(makeDoc({ controller: { plan: { soc: 80, time: '07:00', days: [] } } }));
+    expect(el.querySelector('[data-testid=plan-slots]')).toBeNull();
+  });
+
   it('warns when the plan cannot be met', async () => {
     await show(
       makeDoc({ controller: { plan: { soc: 90, time: '06:00', days: [], achievable: false } } }),
@@ -136,5 +168,102 @@ describe('GoalsCard', () => {
     expect(text('[data-testid=goals-caption]')).toBe('');
     el.querySelector<HTMLElement>('#planClear')!.click();
     expect(http.expectOne('api/pvcontrol/controller/plan').request.body).toBe('null');
+  });
+
+  describe('price limit', () => {
+    const now = Date.now() / 1000;
+    const tariff = {
+      ts: now,
+      error: 0,
+      source: 'Awattar',
+      currency: 'EUR',
+      periods: [{ start: now - 600, end: now + 3000, grid_price: 0.12, feed_in: 0.08 }],
+    };
+    const input = () => el.querySelector<HTMLInputElement>('#priceLimit')!;
+    async function type(value: string): Promise<void> {
+      input().value = value;
+      input().dispatchEvent(new Event('change'));
+      await fixture.whenStable();
+    }
+
+    it('is off by default, in the tariff currency', async () => {
+      await show(makeDoc({ tariff: { ...tariff, currency: 'GBP' } }));
+      expect(input().value).toBe('');
+      expect(text('.price')).toContain('£/kWh');
+      expect(el.querySelector('#priceLimitClear')).toBeNull();
+      expect(text('[data-testid=price-limit-status]')).toBe(
+        'Off: the grid price does not start charging',
+      );
+    });
+
+    it('shows the reported limit and says when it is active now', async () => {
+      await show(makeDoc({ controller: { price_limit: 0.15, mode: 'PV_ONLY' }, tariff }));
+      expect(input().value).toBe('0.15');
+      expect(text('.price')).toContain('€/kWh');
+      const status = el.querySelector('[data-testid=price-limit-status]')!;
+      expect(status.textContent?.trim()).toBe(
+        'Active now: the grid price 0.120 €/kWh is at or below the limit',
+      );
+      expect(status.classList).toContain('active');
+      await show(makeDoc({ controller: { price_limit: 0.1, mode: 'PV_ONLY' }, tariff }));
+      expect(text('[data-testid=price-limit-status]')).toBe(
+        'Not now: the grid price is 0.120 €/kWh',
+      );
+      expect(status.classList).not.toContain('active');
+    });
+
+    it('sends a typed limit, pending until the controller reports it, and clears it', async () => {
+      await show(makeDoc({ tariff }));
+      await type('0.125');
+      const req = http.expectOne('api/pvcontrol/controller/price_limit');
+      expect(req.request.method).toBe('PUT');
+      expect(req.request.body).toBe('0.125');
+      req.flush(null, { status: 204, statusText: 'No Content' });
+      await settle();
+      expect(text('[data-testid=goals-caption]')).toBe(
+        'Waiting for the controller to take the price limit…',
+      );
+      await show(makeDoc({ controller: { price_limit: 0.125 }, tariff }));
+      expect(text('[data-testid=goals-caption]')).toBe('');
+
+      el.querySelector<HTMLElement>('#priceLimitClear')!.click();
+      expect(http.expectOne('api/pvcontrol/controller/price_limit').request.body).toBe('null');
+      await show(makeDoc({ controller: { price_limit: 0.125 }, tariff }));
+      expect(input().value).toBe('');
+    });
+
+    it('turns it off when the field is emptied', async () => {
+      await show(makeDoc({ controller: { price_limit: 0.2 }, tariff }));
+      await type('');
+      expect(http.expectOne('api/pvcontrol/controller/price_limit').request.body).toBe('null');
+    });
+
+    it('sends nothing for the same value or what is no number', async () => {
+      await show(makeDoc({ controller: { price_limit: 0.2 }, tariff }));
+      await type('0.20');
+      // what a browser's number field holds after letters (jsdom drops them without saying so)
+      Object.defineProperty(input(), 'validity', { value: { badInput: true }, configurable: true });
+      await type('');
+      http.expectNone('api/pvcontrol/controller/price_limit');
+      expect(input().value).toBe('0.2');
+      expect(document.body.textContent).toContain('The price limit needs a number (€/kWh)');
+    });
+
+    it('says why a limit was refused and shows the reported one again', async () => {
+      await show(makeDoc({ controller: { price_limit: 0.2 }, tariff }));
+      await type('25');
+      http
+        .expectOne('api/pvcontrol/controller/price_limit')
+        .flush(
+          { detail: 'price limit 25 is beyond -10..10 per kWh' },
+          { status: 422, statusText: 'x' },
+        );
+      await settle();
+      expect(document.body.textContent).toContain(
+        'Could not change the price limit: price limit 25 is beyond -10..10 per kWh',
+      );
+      expect(input().value).toBe('0.2');
+      expect(text('[data-testid=goals-caption]')).toBe('');
+    });
   });
 });

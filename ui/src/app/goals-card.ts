@@ -2,6 +2,7 @@ import {
   ChangeDetectionStrategy,
   Component,
   DestroyRef,
+  ElementRef,
   computed,
   effect,
   inject,
@@ -24,7 +25,9 @@ import {
   LIMIT_SOC_CHOICES,
   MIN_SOC_CHOICES,
   PLAN_SOC_CHOICES,
+  parsePriceLimit,
   planView,
+  priceLimitView,
   samePlan,
   socText,
   validTime,
@@ -33,9 +36,17 @@ import { Icon } from './icon';
 import { PlanSetting, WEEKDAYS, Weekday } from './models';
 import { PvControlService } from './pvcontrol.service';
 import { refusalReason } from './refusal';
+import { currencySymbol } from './tariff-view';
 import { PENDING_TIMEOUT_MS } from './wallbox-card';
 
-type Goal = 'min' | 'limit' | 'plan';
+type Goal = 'min' | 'limit' | 'plan' | 'price';
+
+const GOAL_NAMES: Readonly<Record<Goal, string>> = {
+  min: 'minimum SOC',
+  limit: 'limit',
+  plan: 'plan',
+  price: 'price limit',
+};
 
 interface Pending {
   goal: Goal;
@@ -89,7 +100,21 @@ export class GoalsCard {
   protected readonly minChoices = computed(() => withValue(MIN_SOC_CHOICES, this.minSoc()));
   protected readonly limitChoices = computed(() => withValue(LIMIT_SOC_CHOICES, this.limitSoc()));
   protected readonly soc = computed(() => socText(this.controller()));
-  protected readonly plan = computed(() => planView(this.controller()?.plan, this.now()));
+  private readonly tariff = computed(() => this.svc.state()?.tariff ?? null);
+  protected readonly plan = computed(() =>
+    planView(this.controller()?.plan, this.now(), this.tariff()?.currency ?? null),
+  );
+
+  /** The reported price limit per kWh, null: off. */
+  protected readonly priceLimit = computed(() => this.controller()?.price_limit ?? null);
+  protected readonly priceLimitText = computed(() => {
+    const limit = this.priceLimit();
+    return limit === null ? '' : String(limit);
+  });
+  protected readonly priceUnit = computed(() => `${currencySymbol(this.tariff()?.currency)}/kWh`);
+  protected readonly priceLimitState = computed(() =>
+    priceLimitView(this.controller(), this.tariff(), this.now()),
+  );
 
   /** The plan being edited (initialised from the reported one). */
   protected readonly planSoc = signal(80);
@@ -100,12 +125,13 @@ export class GoalsCard {
   protected readonly caption = computed(() => {
     const p = this.pending();
     if (!p) return '';
-    const what = p.goal === 'min' ? 'minimum' : p.goal === 'limit' ? 'limit' : 'plan';
+    const what = p.goal === 'min' ? 'minimum' : GOAL_NAMES[p.goal];
     return `Waiting for the controller to take the ${what}…`;
   });
 
   private readonly minSelect = viewChild<MatSelect>('minSelect');
   private readonly limitSelect = viewChild<MatSelect>('limitSelect');
+  private readonly priceInput = viewChild<ElementRef<HTMLInputElement>>('priceInput');
 
   constructor() {
     let shown: PlanSetting | null | undefined;
@@ -158,6 +184,33 @@ export class GoalsCard {
     this.send({ goal: 'plan', value: null, since: Date.now() }, () => this.svc.setPlan(null));
   }
 
+  /** The price limit as typed (committed with Enter or on leaving the field); empty turns it off. */
+  protected setPriceLimit(input: HTMLInputElement): void {
+    const value = input.validity.badInput ? undefined : parsePriceLimit(input.value);
+    if (value === undefined) {
+      this.showReportedPriceLimit();
+      this.snackBar.open(`The price limit needs a number (${this.priceUnit()})`, 'OK', {
+        duration: 6000,
+      });
+      return;
+    }
+    if (value === this.priceLimit()) return;
+    this.send({ goal: 'price', value, since: Date.now() }, () => this.svc.setPriceLimit(value));
+  }
+
+  protected clearPriceLimit(): void {
+    const input = this.priceInput()?.nativeElement;
+    if (input) input.value = '';
+    this.send({ goal: 'price', value: null, since: Date.now() }, () =>
+      this.svc.setPriceLimit(null),
+    );
+  }
+
+  private showReportedPriceLimit(): void {
+    const input = this.priceInput()?.nativeElement;
+    if (input) input.value = this.priceLimitText();
+  }
+
   private send(pending: Pending, command: () => Promise<void>): void {
     this.pending.set(pending);
     command().then(
@@ -166,11 +219,14 @@ export class GoalsCard {
         this.pending.set(null);
         this.minSelect()?.writeValue(this.minSoc());
         this.limitSelect()?.writeValue(this.limitSoc());
-        const what =
-          pending.goal === 'min' ? 'minimum SOC' : pending.goal === 'limit' ? 'limit' : 'plan';
-        this.snackBar.open(`Could not change the ${what}: ${refusalReason(err)}`, 'OK', {
-          duration: 6000,
-        });
+        this.showReportedPriceLimit();
+        this.snackBar.open(
+          `Could not change the ${GOAL_NAMES[pending.goal]}: ${refusalReason(err)}`,
+          'OK',
+          {
+            duration: 6000,
+          },
+        );
       },
     );
   }
@@ -184,7 +240,8 @@ export class GoalsCard {
       Date.now() - p.since > PENDING_TIMEOUT_MS ||
       (p.goal === 'min' && (c?.min_soc ?? 0) === p.value) ||
       (p.goal === 'limit' && (c?.limit_soc ?? 100) === p.value) ||
-      (p.goal === 'plan' && samePlan(c?.plan, p.value as PlanSetting | null));
+      (p.goal === 'plan' && samePlan(c?.plan, p.value as PlanSetting | null)) ||
+      (p.goal === 'price' && (c?.price_limit ?? null) === p.value);
     if (done) this.pending.set(null);
   }
 }

@@ -1,7 +1,7 @@
 import { TestBed } from '@angular/core/testing';
 
 import { LiveChart, tickStep } from './live-chart';
-import { ForecastData } from './models';
+import { ForecastData, TariffData } from './models';
 import { Sample } from './pvcontrol.service';
 
 describe('LiveChart', () => {
@@ -126,5 +126,76 @@ describe('LiveChart with a forecast', () => {
       'Home',
       'Car',
     ]);
+  });
+});
+
+describe('LiveChart with prices', () => {
+  beforeEach(() => {
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => vi.restoreAllMocks());
+
+  const t0 = new Date(2026, 5, 21, 13, 0, 0).getTime();
+  const endOfTomorrow = new Date(2026, 5, 23, 0, 0, 0).getTime();
+  const tariff: TariffData = {
+    ts: t0 / 1000,
+    error: 0,
+    source: 'Awattar',
+    currency: 'EUR',
+    periods: [
+      { start: t0 / 1000, end: t0 / 1000 + 3600, grid_price: 0.31, feed_in: 0.08 },
+      { start: t0 / 1000 + 3600, end: endOfTomorrow / 1000, grid_price: 0.22, feed_in: 0.08 },
+    ],
+  };
+
+  async function render(doc: TariffData | null) {
+    const fixture = TestBed.createComponent(LiveChart);
+    fixture.componentRef.setInput('samples', [{ t: t0 + 60_000, pv: 1000, home: 500, car: 0 }]);
+    fixture.componentRef.setInput('tariff', doc);
+    await fixture.whenStable();
+    return fixture;
+  }
+
+  it('draws the grid price as steps on its own axis up to the last known price', async () => {
+    const fixture = await render(tariff);
+    const drawn = fixture.componentInstance['data']().datasets.find(
+      (d) => d.label === 'Grid price',
+    );
+    expect(drawn?.yAxisID).toBe('price');
+    expect(drawn?.data).toEqual([
+      { x: t0, y: 0.31 },
+      { x: t0 + 3_600_000, y: 0.31 },
+      { x: t0 + 3_600_000, y: 0.22 },
+      { x: endOfTomorrow, y: 0.22 },
+    ]);
+    const scales = fixture.componentInstance['options']()?.scales;
+    expect(scales?.['x']?.max).toBe(endOfTomorrow);
+    expect(scales?.['price']?.display).toBe(true);
+    expect(scales?.['price']?.position).toBe('right');
+    const canvas = fixture.nativeElement.querySelector('canvas') as HTMLCanvasElement;
+    expect(canvas.getAttribute('aria-label')).toMatch(/; grid price now 0\.310 €\/kWh$/);
+  });
+
+  it("gives the price at the tooltip's time, not the price step of the same index", async () => {
+    const tooltip = (await render(tariff)).componentInstance['options']()?.plugins?.tooltip;
+    const at = (x: number) => [{ parsed: { x } }] as never;
+    const footer = tooltip?.callbacks?.footer as unknown as (items: unknown) => string;
+    expect(footer(at(t0 + 2 * 3_600_000))).toBe('Grid price: 0.220 €/kWh');
+    expect(footer(at(t0 - 60_000))).toBe(''); // before the known prices
+    const filter = tooltip?.filter as unknown as (item: unknown) => boolean;
+    expect(filter({ dataset: { yAxisID: 'price' } })).toBe(false);
+    expect(filter({ dataset: { label: 'PV' } })).toBe(true);
+  });
+
+  it('has no price axis without a tariff', async () => {
+    const fixture = await render(null);
+    expect(fixture.componentInstance['data']().datasets.map((d) => d.label)).toEqual([
+      'PV',
+      'Home',
+      'Car',
+    ]);
+    expect(fixture.componentInstance['options']()?.scales?.['price']?.display).toBe(false);
+    expect(fixture.componentInstance['options']()?.scales?.['x']?.max).toBe(t0 + 60_000);
   });
 });

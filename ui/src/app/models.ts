@@ -75,6 +75,9 @@ export interface ControllerData extends StateDoc {
   min_soc?: number | null;
   limit_soc?: number | null;
   plan?: PlanState | null;
+  /** Per kWh in the tariff's currency: PV modes also charge from the grid while the price is at or
+   * below it; null: off. */
+  price_limit?: number | null;
   /** The SOC the goals go by, and where it comes from ("car", "car (estimated)", "session energy"). */
   soc?: number | null;
   soc_source?: string | null;
@@ -112,6 +115,18 @@ export interface PlanState extends PlanSetting {
   /** Unix seconds */
   projected_finish?: number | null;
   achievable?: boolean;
+  /** The periods in which it charges from the grid (the cheapest ones with a tariff). */
+  slots?: PlanSlot[];
+  /** What the grid energy it still buys costs at the slots' prices; null without prices. */
+  cost_estimate?: number | null;
+}
+
+/** A period in which a departure plan charges from the grid: epoch seconds, price per kWh. */
+export interface PlanSlot {
+  start: number;
+  end: number;
+  /** null: no tariff known */
+  grid_price?: number | null;
 }
 
 /** One charging session (GET api/pvcontrol/sessions). */
@@ -190,6 +205,22 @@ export interface ForecastData extends StateDoc {
   energy_tomorrow: number;
 }
 
+/** One period of the tariff: epoch seconds, prices per kWh as paid (bought) and earned (fed in). */
+export interface TariffPeriod {
+  start: number;
+  end: number;
+  grid_price: number;
+  feed_in: number;
+}
+
+/** `P/tariff/state`: prices from the current period to the last known one (tomorrow's from ~13:00). */
+export interface TariffData extends StateDoc {
+  source: string;
+  /** ISO 4217, e.g. EUR */
+  currency: string;
+  periods: TariffPeriod[];
+}
+
 export interface PvControlDoc {
   version: string;
   controller: ControllerData;
@@ -203,6 +234,8 @@ export interface PvControlDoc {
   energy_today?: { pv: number; grid: number };
   /** Extension: the PV forecast, null until the forecast service published one. */
   forecast?: ForecastData | null;
+  /** Extension: the tariff's prices, null until the tariff service published them. */
+  tariff?: TariffData | null;
 }
 
 export const CHARGE_MODES: readonly { value: ChargeMode; label: string }[] = [

@@ -13,6 +13,7 @@ import { LiveChart } from './live-chart';
 import { serviceHealth } from './models';
 import { PvControlService } from './pvcontrol.service';
 import { StatCard, Tone } from './stat-card';
+import { currentPriceText } from './tariff-view';
 import { batteryPlanText } from './battery-plan-view';
 import { batteryView, carView, energyTodayView, gridView, kw } from './view';
 import { WallboxCard } from './wallbox-card';
@@ -41,6 +42,7 @@ export class NowPage {
   private readonly doc = this.svc.state;
   protected readonly history = this.svc.history;
   protected readonly forecast = computed(() => this.doc()?.forecast ?? null);
+  protected readonly tariff = computed(() => this.doc()?.tariff ?? null);
 
   protected readonly meterHealth = computed(() => serviceHealth(this.doc(), 'meter'));
   protected readonly wallboxHealth = computed(() => serviceHealth(this.doc(), 'wallbox'));
@@ -52,7 +54,12 @@ export class NowPage {
     (this.meter()?.power_pv ?? 0) > 0 ? 'sun' : 'neutral',
   );
   protected readonly homePower = computed(() => kw(this.meter()?.power_consumption));
-  protected readonly grid = computed(() => gridView(this.meter()));
+  protected readonly grid = computed(() => {
+    const view = gridView(this.meter());
+    const price = currentPriceText(this.tariff(), Date.now());
+    // the price first: on a phone the card's one line is cut after ~15 characters, the icon tells the way
+    return price ? { ...view, detail: `${price} · ${view.detail}` } : view;
+  });
   protected readonly battery = computed(() => {
     const view = batteryView(this.meter());
     const plan = batteryPlanText(this.doc()?.controller?.home_battery, Date.now());

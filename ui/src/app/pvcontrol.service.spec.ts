@@ -237,6 +237,10 @@ describe('PvControlService', () => {
     );
     void svc.setPlan(null);
     expect(http.expectOne('api/pvcontrol/controller/plan').request.body).toBe('null');
+    void svc.setPriceLimit(0.125);
+    expect(http.expectOne('api/pvcontrol/controller/price_limit').request.body).toBe('0.125');
+    void svc.setPriceLimit(null);
+    expect(http.expectOne('api/pvcontrol/controller/price_limit').request.body).toBe('null');
   });
 
   it('rejects when the gateway refuses a setting', async () => {

@@ -115,6 +115,11 @@ export class PvControlService {
     return this.put('plan', plan);
   }
 
+  /** Per kWh; `null` turns the price limit off. */
+  setPriceLimit(limit: number | null): Promise<void> {
+    return this.put('price_limit', limit);
+  }
+
   sessions(page: number, pageSize: number): Promise<SessionsPage> {
     return firstValueFrom(
       this.http.get<SessionsPage>(`${API_BASE}/sessions`, {

@@ -23,15 +23,7 @@ log = logging.getLogger("pvcontrol.ha-cleanup")
 async def clear(broker: BrokerAddress, topics: Topics) -> int:
     """An empty retained message (how MQTT deletes a retained one) on every topic of this prefix and on
     each shared legacy topic that holds this prefix's document; the count."""
-    async with aiomqtt.Client(
-        broker.host,
-        broker.port,
-        username=broker.username,
-        password=broker.password,
-        identifier=f"pvcontrol-ha-cleanup-{secrets.token_hex(4)}",
-        tls_context=broker.ssl_context(),
-        timeout=10,
-    ) as client:
+    async with broker.client(identifier=f"pvcontrol-ha-cleanup-{secrets.token_hex(4)}", timeout=10) as client:
         doomed = all_topics(topics) + await own_legacy(client, topics)
         for topic in doomed:
             await client.publish(topic, b"", qos=1, retain=True)

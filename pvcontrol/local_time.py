@@ -1,4 +1,4 @@
-"""Local days in the configured time zone: midnights in epoch seconds, 15-minute slots."""
+"""Local days in the configured time zone (forecast, tariff): midnights in epoch seconds, 15-minute slots."""
 
 from __future__ import annotations
 

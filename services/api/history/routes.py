@@ -11,8 +11,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
-from services.api.history import History, HistoryUnavailable
-from services.history.sessions import Session, Tariff
+from services.api.history.file import HistoryUnavailable
+from services.api.history.recorder import History
+from services.api.history.sessions import Session, Tariff
+from services.api.history.store import PRICED_KEYS, priced
 
 MAX_PAGE_SIZE = 200
 # Dates a query may name: every local midnight between them, and the day after `to`, is a valid time
@@ -60,15 +62,19 @@ def session_document(session: Session, tariff: Tariff) -> dict[str, Any]:
     }
 
 
+ENERGY_KEYS = ("energy_wh", "pv_wh", "battery_wh", "grid_wh")
+
+
 def month_document(month: dict[str, Any], tariff: Tariff) -> dict[str, Any]:
-    sums = Session(
-        started_at=0,
-        energy_wh=month["energy_wh"] or 0.0,
-        pv_wh=month["pv_wh"] or 0.0,
-        battery_wh=month["battery_wh"] or 0.0,
-        grid_wh=month["grid_wh"] or 0.0,
+    return {"month": month["month"], "sessions": month["sessions"], **_energy(_sums(month), tariff)}
+
+
+def _sums(month: dict[str, Any]) -> Session:
+    """A month's (or all months') sums as one session, its priced part too."""
+    energy, pv, battery, grid = (float(month[key] or 0.0) for key in ENERGY_KEYS)
+    return Session(
+        started_at=0, energy_wh=energy, pv_wh=pv, battery_wh=battery, grid_wh=grid, priced=priced(month)
     )
-    return {"month": month["month"], "sessions": month["sessions"], **_energy(sums, tariff)}
 
 
 def _energy(sums: Session, tariff: Tariff) -> dict[str, Any]:
@@ -186,11 +192,11 @@ def history_router(
     async def totals() -> dict[str, Any]:
         h = available()
         try:
-            months = [month_document(m, h.tariff) for m in h.monthly_totals()]
+            sums = h.monthly_totals()
         except HistoryUnavailable as e:
             raise unavailable(e) from e
-        keys = ("energy_wh", "pv_wh", "battery_wh", "grid_wh")
-        all_time = Session(started_at=0, **{k: sum(m[k] for m in months) for k in keys})
+        months = [month_document(m, h.tariff) for m in sums]
+        all_time = _sums({k: sum(m[k] or 0.0 for m in sums) for k in (*ENERGY_KEYS, *PRICED_KEYS)})
         return {
             "months": months,
             "total": {"sessions": sum(m["sessions"] for m in months), **_energy(all_time, h.tariff)},

@@ -1,18 +1,18 @@
 """Charging sessions from the state documents, as a pure fold: plug-in to unplug is one session.
 
 The energy of each step is the rise of the wallbox's `charged_energy`; it is split by source with the
-readings of that moment: grid import goes to the car first (the conservative choice: what the house
-imports while the car charges is the car's), then home-battery discharge, the rest is solar. How the
-counter is read (noise, resets, impossible rises) is in `counters.py`; a restart of the gateway in
-`resume.py`.
+power flows of that moment (`pvcontrol.energy.split_by_flows`). How the counter is read (noise, resets,
+impossible rises) is in `counters.py`; a restart of the gateway in `resume.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from pvcontrol.energy import split_by_flows
 from pvcontrol.models import CarData, CarStatus, MeterData, WallboxData
-from services.history.counters import Counted, Jump, count, counter_problem, register
+from services.api.history.counters import Counted, Jump, count, counter_problem, register
+from services.api.history.pricing import NOTHING_PRICED, Priced, cost_with
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Session:
     # the session ended while the gateway was down: `ended_at` is estimated (see resume.py)
     end_estimated: bool = False
     jump: Jump | None = None  # a reading that did not follow from the count (not stored: one reading)
+    priced: Priced = NOTHING_PRICED  # the part of the energy priced at the minutes' tariff (pricing.py)
     id: int | None = None  # set by the store
 
     @property
@@ -47,10 +48,10 @@ class Session:
         return self.ended_at is None
 
     def cost(self, tariff: Tariff) -> float:
-        """Bought from the grid, plus the feed-in the solar and battery energy did not earn."""
-        grid = self.grid_wh / 1000 * tariff.grid_price
-        forgone = (self.pv_wh + self.battery_wh) / 1000 * tariff.feed_in_tariff
-        return round(grid + forgone, 4)
+        """Bought from the grid, plus the feed-in the solar and battery energy did not earn: at the
+        minutes' prices where known (`priced`), else at `tariff`'s."""
+        solar = self.pv_wh + self.battery_wh
+        return cost_with(self.priced, self.grid_wh, solar, tariff.grid_price, tariff.feed_in_tariff)
 
     @property
     def solar_share(self) -> float | None:
@@ -130,13 +131,6 @@ def _count(session: Session, wallbox: WallboxData, at: float) -> Counted:
 
 
 def _split(energy: float, car_power: float, meter: MeterData | None) -> tuple[float, float, float]:
-    """(pv, battery, grid) parts of `energy`, in the proportions of the current power flows."""
-    if energy <= 0:
-        return 0.0, 0.0, 0.0
-    if meter is None or car_power <= 0:
-        return 0.0, 0.0, energy  # nothing known: count it as bought, never as free sun
-    grid_share = min(max(meter.power_grid, 0.0), car_power) / car_power
-    battery_share = min(max(meter.power_battery, 0.0), car_power * (1 - grid_share)) / car_power
-    grid = energy * grid_share
-    battery = energy * battery_share
-    return energy - grid - battery, battery, grid
+    if meter is None:
+        return split_by_flows(energy, car_power, None, 0.0)
+    return split_by_flows(energy, car_power, meter.power_grid, meter.power_battery)

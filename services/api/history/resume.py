@@ -25,8 +25,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pvcontrol.models import CarData, MeterData, WallboxData
-from services.history.counters import RISE_SLACK_WH, is_reset, most_energy, total_rise
-from services.history.sessions import Session, plugged, step
+from pvcontrol.plausibility import max_rise
+from services.api.history.counters import starts_anew, total_rise
+from services.api.history.sessions import Session, plugged, step
+
+# Wh the register may rise by more than the session's count in one session (go-e counts its lifetime in
+# 100 Wh steps); more means the count began anew.
+REGISTER_SLACK = 200.0
 
 
 def resume(
@@ -35,17 +40,17 @@ def resume(
     """(the saved session if it ended meanwhile, the session open now) after a usable wallbox state."""
     gap = at - saved.updated_at
     rise = total_rise(saved.last_total_energy, wallbox)
-    if rise is not None and rise > most_energy(gap):
+    if rise is not None and rise > max_rise(gap):
         rise = None  # a register that jumped further than a charger can: not evidence of anything
     if not plugged(wallbox):
         missing = rise if rise is not None else _count_still_shown(saved, wallbox, gap)
         return _ended_meanwhile(saved, missing, at), None
-    if not _began_anew(saved, wallbox, rise):
+    if not _began_anew(saved, wallbox, rise, gap):
         return None, step(saved, wallbox, meter, car, at)
     missing = max(rise - wallbox.charged_energy, 0.0) if rise is not None else 0.0
     opened = step(None, wallbox, meter, car, at)
     assert opened is not None  # plugged in
-    charged = wallbox.charged_energy if wallbox.charged_energy <= most_energy(gap) else 0.0
+    charged = wallbox.charged_energy if wallbox.charged_energy <= max_rise(gap) else 0.0
     opened = replace(opened, energy_wh=charged, grid_wh=charged)
     return _ended_meanwhile(saved, missing, at), opened
 
@@ -56,17 +61,17 @@ def _count_still_shown(saved: Session, wallbox: WallboxData, gap: float) -> floa
     if previous is None or wallbox.charged_energy <= previous:
         return 0.0
     added = wallbox.charged_energy - previous
-    return added if added <= most_energy(gap) else 0.0
+    return added if added <= max_rise(gap) else 0.0
 
 
-def _began_anew(saved: Session, wallbox: WallboxData, rise: float | None) -> bool:
+def _began_anew(saved: Session, wallbox: WallboxData, rise: float | None, gap: float) -> bool:
     previous = saved.last_charged_energy
     if previous is None:
         return False
     if rise is not None:
         # One session: the count rose as the register did. More on the register: the count restarted.
-        return rise - (wallbox.charged_energy - previous) > RISE_SLACK_WH
-    return is_reset(previous, wallbox.charged_energy)
+        return rise - (wallbox.charged_energy - previous) > REGISTER_SLACK
+    return starts_anew(previous, wallbox.charged_energy, gap)
 
 
 def _ended_meanwhile(saved: Session, missing: float, at: float) -> Session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.history.store import PowerSample
+from services.api.history.store import PowerSample
 
 SAMPLE_SECONDS = 60
 

@@ -23,19 +23,20 @@ from pvcontrol.device import DeviceError
 from pvcontrol.embedded_broker import EmbeddedBrokerRefused, ensure_broker
 from pvcontrol.metrics import serve_metrics
 from pvcontrol.service import Service
-from pvcontrol.settings import ConfigFileError, Settings, load_settings
 from pvcontrol.supervisor import run_all
 from pvcontrol.topics import Topics
+from pvcontrol_app.settings import ConfigFileError, Settings, load_settings
 from services.car.registry import CARS
 from services.forecast.registry import FORECASTS
 from services.meter.registry import METERS
 from services.relay.registry import RELAYS
+from services.tariff.registry import TARIFFS
 from services.wallbox.registry import WALLBOXES
 
 EXIT_BAD_CONFIG = 2
 EXIT_SERVICE_DIED = 1  # a service failed: the charger was told to stop, the statuses are offline
 SHUTDOWN_TIMEOUT = 4.0  # s from SIGTERM to exit, the rest of the 5 s for the interpreter
-SERVICE_COMMANDS = ("meter", "wallbox", "car", "relay", "controller", "forecast", "api")
+SERVICE_COMMANDS = ("meter", "wallbox", "car", "relay", "controller", "forecast", "tariff", "api")
 log = logging.getLogger("pvcontrol")
 DEVICE_OPTIONS = (
     ("-m", "meter", METERS),
@@ -43,6 +44,7 @@ DEVICE_OPTIONS = (
     ("-a", "car", CARS),
     ("-r", "relay", RELAYS),
     ("-f", "forecast", FORECASTS),
+    ("-t", "tariff", TARIFFS),
 )
 
 
@@ -87,12 +89,12 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
             result.setdefault(section, {})[key] = value
 
     put("mqtt", "url", args.mqtt)
-    for section in ("meter", "wallbox", "car", "relay", "forecast"):
+    for section in ("meter", "wallbox", "car", "relay", "forecast", "tariff"):
         put(section, "type", getattr(args, section))
     put("api", "host", args.host)
     put("api", "port", args.port)
     put("api", "basehref", args.basehref)
-    if args.command in ("meter", "wallbox", "car", "relay", "controller", "forecast"):
+    if args.command in ("meter", "wallbox", "car", "relay", "controller", "forecast", "tariff"):
         put(args.command, "metrics_port", args.metrics_port)
     return result
 
@@ -143,6 +145,12 @@ def build(
         from services.forecast.service import ForecastService
 
         return ForecastService(settings.forecast, FORECASTS.create(settings.forecast), broker, topics)
+    if name == "tariff":
+        from services.tariff.service import TariffService
+
+        # unset fixed prices are the history's, so a Fixed tariff changes nothing for existing users
+        tariff = settings.tariff.with_defaults(settings.history.grid_price, settings.history.feed_in_tariff)
+        return TariffService(tariff, TARIFFS.create(tariff), broker, topics)
     from services.api.service import ApiService
 
     # the history file lives beside the config file unless told otherwise
@@ -233,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_CONFIG
     topics = Topics(settings.mqtt.prefix)
     if args.command == "ha-cleanup":
-        from pvcontrol import ha_cleanup
+        from pvcontrol_app import ha_cleanup
 
         return ha_cleanup.run(broker, topics)
     try:
