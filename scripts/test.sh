@@ -6,8 +6,9 @@
 #   scripts/test.sh [pytest args...]   everything, as CI runs it (.ci/run)
 #   scripts/test.sh --quick [args...]  lint, types and the pure tests (no broker, no processes): < 1 min
 #
-# PYTEST_WORKERS sets pytest-xdist's worker count (default 3: the tests mostly wait on brokers and
-# processes, so 3 workers on 2 cores beat 2; 0 runs serially).
+# PYTEST_WORKERS sets pytest-xdist's worker count (default 4: the tests mostly wait on brokers and
+# processes, so more workers than the 2 cores pay off: 1,492 tests took 210 s on 4, 251 s on 3; 0 runs
+# serially).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,7 @@ if [ "${1:-}" = "--quick" ]; then
   quick=1
   shift
 fi
-workers="${PYTEST_WORKERS:-3}"
+workers="${PYTEST_WORKERS:-4}"
 
 timings=()
 phase_started=0
