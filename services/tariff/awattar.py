@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pvcontrol.device import DeviceError
+from pvcontrol.device import DeviceError, finite_json_number
 from pvcontrol.http_client import JsonHttpClient
 from services.tariff.device import Price, Prices, TariffBase, TariffSource
-from services.tariff.numbers import number
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -52,9 +51,9 @@ def parse(answer: Any) -> Prices:
         unit = item.get("unit")
         if not isinstance(unit, str) or unit.lower() not in MWH_UNITS:
             raise DeviceError(f"aWATTar: unit {unit!r} is not Eur/MWh")
-        start = number(item.get("start_timestamp"), "aWATTar start_timestamp")
-        end = number(item.get("end_timestamp"), "aWATTar end_timestamp")
-        price = number(item.get("marketprice"), "aWATTar marketprice")
+        start = finite_json_number(item.get("start_timestamp"), "aWATTar start_timestamp")
+        end = finite_json_number(item.get("end_timestamp"), "aWATTar end_timestamp")
+        price = finite_json_number(item.get("marketprice"), "aWATTar marketprice")
         periods.append(Price(start / 1000, end / 1000, price / 1000))
     periods.sort(key=lambda p: p.start)
     return Prices(periods, "EUR", market=True)

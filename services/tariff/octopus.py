@@ -14,11 +14,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import Field
 
-from pvcontrol.device import DeviceError
+from pvcontrol.device import DeviceError, finite_json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.web_source import zoned_time
 from services.tariff.device import Price, Prices, TariffBase, TariffSource
-from services.tariff.numbers import number
 
 DAY = 86_400.0
 PENCE = 100.0
@@ -85,7 +84,7 @@ def parse(answer: Any, currency: str = "GBP") -> Prices:
     for item in _results(answer):
         if not isinstance(item, dict):
             raise DeviceError("Octopus: a rate is not an object")
-        pence = number(item.get("value_inc_vat"), "Octopus value_inc_vat")
+        pence = finite_json_number(item.get("value_inc_vat"), "Octopus value_inc_vat")
         start, end = _time(item.get("valid_from")), _time(item.get("valid_to"))
         periods.append(Price(start, end, pence / PENCE))
     periods.sort(key=lambda p: p.start)

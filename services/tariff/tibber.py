@@ -12,11 +12,10 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
-from pvcontrol.device import DeviceError
+from pvcontrol.device import DeviceError, finite_json_number
 from pvcontrol.http_client import JsonHttpClient
 from pvcontrol.web_source import zoned_time
 from services.tariff.device import Price, Prices, TariffBase, TariffSource
-from services.tariff.numbers import number
 
 FIELDS = "total energy startsAt currency"
 STEP = {"HOURLY": 3600.0, "QUARTER_HOURLY": 900.0}
@@ -92,7 +91,7 @@ def _point(item: Any) -> tuple[float, float, str]:
     currency = item.get("currency")
     if not isinstance(currency, str) or len(currency) != 3:
         raise DeviceError(f"Tibber: currency {currency!r} is not a currency code")
-    return start, number(item.get("total"), "Tibber total"), currency.upper()
+    return start, finite_json_number(item.get("total"), "Tibber total"), currency.upper()
 
 
 def _path(value: Any, *keys: str) -> Any:
